@@ -1,0 +1,17 @@
+#!/usr/bin/env python3
+"""CDK entry point: builds the five stacks from cdk.json's projectSettings."""
+
+import sys
+
+import aws_cdk as cdk
+
+from stacks.app import build_app
+from stacks.settings import SettingsError, load_settings
+
+app = cdk.App()
+try:
+    settings = load_settings(context_stack_tag=app.node.try_get_context("stackTag"))
+except SettingsError as error:
+    sys.exit(f"settings error: {error}")
+build_app(app, settings)
+app.synth()
