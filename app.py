@@ -5,7 +5,6 @@ import sys
 
 import aws_cdk as cdk
 
-from stacks.app import build_app
 from stacks.settings import SettingsError, load_settings
 
 app = cdk.App()
@@ -13,5 +12,8 @@ try:
     settings = load_settings(context_stack_tag=app.node.try_get_context("stackTag"))
 except SettingsError as error:
     sys.exit(f"settings error: {error}")
+
+from stacks.app import build_app  # noqa: E402  (settings errors first, before heavy imports)
+
 build_app(app, settings)
 app.synth()

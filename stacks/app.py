@@ -10,11 +10,9 @@ from constructs import Construct
 from stacks.amilifecycle.stack import AmiLifecycleStack
 from stacks.imagebuilder.stack import ImageBuilderStack
 from stacks.network.stack import NetworkStack
-from stacks.settings import Settings
+from stacks.settings import PROJECT_TAG, Settings
 from stacks.tagger.stack import TaggerStack
 from stacks.vmdk_export.stack import VmdkExportStack
-
-PROJECT_TAG = "ec2-imagebuilder-ami-lifecycle"
 
 
 @dataclass(frozen=True)

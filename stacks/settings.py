@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+# Tag value on every resource of the product.
+PROJECT_TAG = "ec2-imagebuilder-ami-lifecycle"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = PROJECT_ROOT / "cdk.json"
 
@@ -344,8 +346,9 @@ def parse_settings(data: Mapping[str, Any], *, context_stack_tag: str | None = N
     )
 
 
-def load_settings(path: Path = CDK_JSON, *, context_stack_tag: str | None = None) -> Settings:
-    """Read cdk.json and return its validated ``projectSettings``."""
+def load_settings(path: Path | None = None, *, context_stack_tag: str | None = None) -> Settings:
+    """Read cdk.json (or ``path``) and return its validated ``projectSettings``."""
+    path = path or CDK_JSON
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -357,6 +360,7 @@ def load_settings(path: Path = CDK_JSON, *, context_stack_tag: str | None = None
     return parse_settings(document["projectSettings"], context_stack_tag=context_stack_tag)
 
 
-def load_cdk_context(path: Path = CDK_JSON) -> dict[str, Any]:
+def load_cdk_context(path: Path | None = None) -> dict[str, Any]:
     """The ``context`` block of cdk.json: what the CDK CLI hands the app."""
+    path = path or CDK_JSON
     return dict(json.loads(path.read_text(encoding="utf-8")).get("context", {}))
