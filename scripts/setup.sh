@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Idempotent project setup: the Python virtual environment (.venv) and the
+# pinned CDK CLI (node_modules). Re-installs only when requirements.txt or
+# package-lock.json changed since the last run.
+#   scripts/setup.sh              app + tests environment and CDK CLI
+#   scripts/setup.sh --checkov    also checkov in its own .venv-checkov
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_checkov=false
+for arg in "$@"; do
+  case "$arg" in
+    --checkov) want_checkov=true ;;
+    *) echo "setup.sh: unknown option '$arg' (allowed: --checkov)" >&2; exit 2 ;;
+  esac
+done
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup.sh: Python 3.11 or newer is required ('$python' is $("$python" --version 2>&1))" >&2
+  exit 1
+fi
+command -v npm >/dev/null || { echo "setup.sh: Node.js and npm are required for the CDK CLI" >&2; exit 1; }
+
+stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+venv() {  # venv DIR REQUIREMENTS
+  local dir=$1 requirements=$2 want
+  want=$(stamp "$requirements")
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements-stamp" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  echo "setup: installing $requirements into $dir"
+  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" > "$dir/.requirements-stamp"
+}
+
+venv .venv requirements.txt
+$want_checkov && venv .venv-checkov requirements-checkov.txt
+
+want=$(stamp package-lock.json)
+if [ ! -x node_modules/.bin/cdk ] || [ "$(cat node_modules/.lock-stamp 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the pinned CDK CLI (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config "nodedir"' || true
+  [ -x node_modules/.bin/cdk ] || { echo "setup.sh: npm ci did not install the CDK CLI" >&2; exit 1; }
+  echo "$want" > node_modules/.lock-stamp
+fi
