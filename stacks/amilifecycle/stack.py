@@ -13,6 +13,7 @@ from constructs import Construct
 
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_keys import ApiKeySecrets
+from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
 from stacks.amilifecycle.logs import LifecycleLogGroups
 from stacks.amilifecycle.messaging import LifecycleMessaging
@@ -55,7 +56,35 @@ class AmiLifecycleStack(cdk.Stack):
             key=key,
             stack_names=[stack.stack_name for stack in deployment_stacks],
         )
+        self.functions = FunctionFactory(
+            self,
+            "Functions",
+            vpc=network.vpc,
+            key=key,
+            log_retention=self.log_groups.retention,
+            common_environment=self._function_environment(),
+        )
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
+
+    def _function_environment(self) -> dict[str, str]:
+        """What every function reads at cold start (orchestrator/config.py)."""
+        settings, tables, messaging = self.settings, self.tables, self.messaging
+        return {
+            "STACK_TAG": settings.stack_tag,
+            "STATE_TABLE_NAME": tables.state.table_name,
+            "SEMVER_SEED_TABLE_NAME": tables.semver_seed.table_name,
+            "LOOKUP_TABLE_NAME": tables.lookup.table_name,
+            "NOTIFICATION_TOPIC_ARN": messaging.notifications.topic_arn,
+            "CREATION_RECEIVER_QUEUE_URL": messaging.creation_receiver.queue.queue_url,
+            "PATCH_RECEIVER_QUEUE_URL": messaging.patch_receiver.queue.queue_url,
+            "ERROR_RECEIVER_QUEUE_URL": messaging.error_receiver.queue.queue_url,
+            "API_KEY_SECRET_PREFIX": self.api_keys.prefix,
+            "DEFAULT_SEMVER_SEED": settings.lifecycle.default_semver_seed,
+            "STATE_MACHINE_MAX_WAIT_MINUTES": str(settings.lifecycle.state_machine_max_wait_mins),
+            "TAGGER_ROLE_NAME": self.tagger.role.role_name,
+            "IMAGEBUILDER_PIPELINE_ARN": self.image_builder.pipeline_arn,
+            "EVENT_LOG_GROUP_NAME": self.log_groups.event_notifications.log_group_name,
+        }
 
     def _outputs(self) -> list[Output]:
         tables, buckets, messaging = self.tables, self.buckets, self.messaging

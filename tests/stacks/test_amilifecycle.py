@@ -156,14 +156,14 @@ def test_receiver_queues_are_named_as_the_product_names_them(stack):
 
 def test_every_queue_is_encrypted_with_the_orchestrator_key(stack, resources):
     queues = of_type(resources, "AWS::SQS::Queue")
-    assert len(queues) == 6
+    assert len(queues) == 7  # three receiver queues, their DLQs, the functions' DLQ
     for queue in queues.values():
         assert queue["Properties"]["KmsMasterKeyId"] == arn_of(stack, stack.keys.orchestrator)
 
 
 def test_every_queue_refuses_requests_without_tls(resources):
     queue_policies = of_type(resources, "AWS::SQS::QueuePolicy")
-    assert len(queue_policies) == 6
+    assert len(queue_policies) == 7
     for policy in queue_policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Effect"] == "Deny"
