@@ -1,0 +1,1 @@
+"""Small CDK apps and handler code the local cloud's tests deploy."""
