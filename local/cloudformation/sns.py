@@ -1,0 +1,162 @@
+"""``AWS::SNS::Subscription`` and ``AWS::SNS::TopicPolicy`` on moto's SNS
+backend (moto's CloudFormation skips both). A subscription created here is
+a real moto subscription: messages published to the topic reach its SQS
+queue or Lambda function, through its filter policy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.backends import get_backend
+from moto.core.common_models import CloudFormationModel
+from moto.utilities.arns import parse_arn
+
+# Applied in this order: the scope decides how the filter policy is read.
+_SUBSCRIPTION_ATTRIBUTES = ("FilterPolicyScope", "FilterPolicy", "RawMessageDelivery",
+                            "RedrivePolicy", "DeliveryPolicy", "SubscriptionRoleArn")
+
+
+def _backend(arn: str) -> Any:
+    parsed = parse_arn(arn)
+    return get_backend("sns")[parsed.account][parsed.region]
+
+
+def _attribute_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _Plumbing:
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> None:
+        """Deletion goes through the instance's ``delete``."""
+
+
+class Subscription(_Plumbing, CloudFormationModel):
+    def __init__(self, arn: str, properties: dict[str, Any]) -> None:
+        self.arn = arn
+        self.properties = properties
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Arn":
+            return self.arn
+        raise NotImplementedError(f"AWS::SNS::Subscription has no attribute {attribute_name}")
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> Subscription:
+        properties = cloudformation_json["Properties"]
+        topic_arn = properties["TopicArn"]
+        backend = _backend(topic_arn)
+        subscription = backend.subscribe(topic_arn, properties.get("Endpoint", ""), properties["Protocol"])
+        for name in _SUBSCRIPTION_ATTRIBUTES:
+            if name in properties:
+                backend.set_subscription_attributes(subscription.arn, name, _attribute_value(properties[name]))
+        return cls(subscription.arn, properties)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Subscription, new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> Subscription:
+        properties = cloudformation_json["Properties"]
+        old = original_resource.properties
+        if any(properties.get(key) != old.get(key) for key in ("TopicArn", "Endpoint", "Protocol")):
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        backend = _backend(original_resource.arn)
+        for name in _SUBSCRIPTION_ATTRIBUTES:
+            if name in properties or name in old:
+                backend.set_subscription_attributes(original_resource.arn, name,
+                                                    _attribute_value(properties.get(name, "")))
+        return cls(original_resource.arn, properties)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _backend(self.arn).unsubscribe(self.arn)
+
+
+class TopicPolicy(_Plumbing, CloudFormationModel):
+    def __init__(self, physical_id: str, topics: list[str], document: Any) -> None:
+        self.physical_id = physical_id
+        self.topics = topics
+        self.document = document
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.physical_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @staticmethod
+    def _set(topics: list[str], policy: str | None) -> None:
+        for topic_arn in topics:
+            backend = _backend(topic_arn)
+            if policy is None:
+                topic = backend.topics.get(topic_arn)
+                if topic is not None:
+                    # Back to the default policy SNS gives a new topic.
+                    topic._policy_json = topic._create_default_topic_policy(
+                        topic.region, topic.account_id, topic.name
+                    )
+            else:
+                backend.set_topic_attribute(topic_arn, "policy", policy)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> TopicPolicy:
+        properties = cloudformation_json["Properties"]
+        document = properties["PolicyDocument"]
+        cls._set(properties["Topics"], document if isinstance(document, str) else json.dumps(document))
+        return cls(resource_name, list(properties["Topics"]), document)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: TopicPolicy, new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> TopicPolicy:
+        original_resource.delete(account_id, region_name)
+        policy = cls.create_from_cloudformation_json(
+            original_resource.physical_id, cloudformation_json, account_id, region_name
+        )
+        return policy
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._set(self.topics, None)
