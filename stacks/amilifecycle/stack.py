@@ -12,12 +12,15 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.amilifecycle.access import ReadOnlyAccess
+from stacks.amilifecycle.api_gateway import OrchestratorApi
 from stacks.amilifecycle.api_keys import ApiKeySecrets
+from stacks.amilifecycle.build_event import BuildEvent
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
 from stacks.amilifecycle.logs import LifecycleLogGroups
 from stacks.amilifecycle.messaging import LifecycleMessaging
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
+from stacks.amilifecycle.receivers import Receivers
 from stacks.amilifecycle.storage import LifecycleBuckets, LifecycleTables
 from stacks.imagebuilder.stack import ImageBuilderStack
 from stacks.network.stack import NetworkStack
@@ -64,6 +67,9 @@ class AmiLifecycleStack(cdk.Stack):
             log_retention=self.log_groups.retention,
             common_environment=self._function_environment(),
         )
+        self.build_event = BuildEvent(self, "BuildEvent", stack=self)
+        self.receivers = Receivers(self, "Receivers", stack=self)
+        self.api = OrchestratorApi(self, "Api", stack=self, build_state_machine=self.build_event.state_machine)
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _function_environment(self) -> dict[str, str]:

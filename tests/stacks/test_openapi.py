@@ -361,6 +361,19 @@ def test_create_request_requires_each_field(missing):
     assert errors("CreateLifecycleRequest", request) != []
 
 
+def test_create_request_length_limits_are_the_domains():
+    from orchestrator.domain.errors import ValidationError
+    from orchestrator.domain.requests import parse_create_request
+
+    longest = create_request(owner="o" * 128, commit_ref="c" * 64)
+    assert errors("CreateLifecycleRequest", longest) == []
+    parse_create_request(longest)
+    for too_long in (create_request(owner="o" * 129), create_request(commit_ref="c" * 65)):
+        assert errors("CreateLifecycleRequest", too_long) != []
+        with pytest.raises(ValidationError):
+            parse_create_request(too_long)
+
+
 def test_certification_status_is_certified_or_failed_only():
     assert errors("CertifyRequest", {"stack_tag": "main", "certification_status": "PASSED"}) != []
 

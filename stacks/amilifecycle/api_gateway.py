@@ -1,0 +1,270 @@
+"""The orchestrator API: an API Gateway REST API imported from openapi.yaml.
+
+The OpenAPI document is the one description of the API. At synth time it
+becomes the deployed definition (:func:`deployable_document`):
+
+* every operation gets a Lambda proxy integration with the API function
+  (one function serves every route; it routes on the resource template);
+* request validators check parameters on every operation and the body on
+  operations that take one, against the document's own schemas;
+* gateway responses give the gateway's own errors (validation, unknown
+  route, 5xx) the API's JSON error shape;
+* references to ``#/components/parameters`` and ``#/components/responses``
+  are inlined: API Gateway's import only resolves schema references
+  reliably (its documented REST limitations list response references at
+  the document root as unsupported), and ``servers`` (documentation for
+  clients) is dropped so that no base path is derived from it.
+
+The stage carries the configured throttling, X-Ray tracing, CloudWatch
+metrics and a JSON access log without query strings (a legacy client may
+put its key there). REST API stages can only write access logs once the
+account's API Gateway CloudWatch role is set, so the API sets it (the role
+is retained on deletion: the setting is account-wide, and another API may
+rely on it).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import TYPE_CHECKING, Any, Iterator
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.amilifecycle.api import HTTP_METHODS, load_openapi, operations
+from stacks.amilifecycle.outputs import LifecycleOutputs, Output
+
+if TYPE_CHECKING:  # the stack imports this module
+    from stacks.amilifecycle.stack import AmiLifecycleStack
+
+API_FUNCTION_ID = "OrchestratorApiFunction"
+API_HANDLER = "api.handle"
+# API Gateway gives an integration at most 29 seconds; the function stops first.
+INTEGRATION_TIMEOUT_MILLIS = 29000
+API_FUNCTION_TIMEOUT = cdk.Duration.seconds(28)
+BODY_AND_PARAMETERS = "body-and-parameters"
+PARAMETERS_ONLY = "parameters-only"
+JSON_MEDIA_TYPE = "application/json"
+_INLINED_COMPONENTS = ("parameters", "responses", "requestBodies")
+
+
+def integration_uri(function_arn: str) -> str:
+    """The ``x-amazon-apigateway-integration`` URI that invokes ``function_arn``."""
+    return (f"arn:{cdk.Aws.PARTITION}:apigateway:{cdk.Aws.REGION}:lambda:path/2015-03-31/functions/"
+            f"{function_arn}/invocations")
+
+
+def _error_template(code: str) -> dict[str, str]:
+    # $context.error.messageString is already a quoted JSON string.
+    return {JSON_MEDIA_TYPE: '{"error": $context.error.messageString, "code": "%s"}' % code}
+
+
+GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
+    "BAD_REQUEST_BODY": {"statusCode": 400, "responseTemplates": _error_template("VALIDATION_ERROR")},
+    "BAD_REQUEST_PARAMETERS": {"statusCode": 400, "responseTemplates": _error_template("VALIDATION_ERROR")},
+    # No authorizer is configured, so a missing token can only mean an unknown route.
+    "MISSING_AUTHENTICATION_TOKEN": {"statusCode": 404, "responseTemplates": _error_template("NOT_FOUND")},
+    "DEFAULT_5XX": {"responseTemplates": _error_template("INTERNAL_ERROR")},
+}
+
+
+def _operations_of(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for path_item in document.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            if method in path_item:
+                yield path_item[method]
+
+
+def _inline_references(node: Any, document: dict[str, Any], depth: int = 0) -> Any:
+    """``node`` with every reference into the inlined component sections replaced by a copy of its target."""
+    if depth > 32:
+        raise ValueError("openapi.yaml: component references nest deeper than 32 levels (a cycle?)")
+    if isinstance(node, list):
+        return [_inline_references(item, document, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/components/"):
+        section = reference.split("/")[2]
+        if section in _INLINED_COMPONENTS:
+            target: Any = document
+            for part in reference.removeprefix("#/").split("/"):
+                target = target[part]
+            return _inline_references(copy.deepcopy(target), document, depth + 1)
+    return {key: _inline_references(value, document, depth) for key, value in node.items()}
+
+
+def _without_non_json_response_schemas(operation: dict[str, Any]) -> None:
+    """API Gateway models are JSON schemas of objects or arrays; an HTML page gets no model."""
+    for response in operation.get("responses", {}).values():
+        for media_type, content in response.get("content", {}).items():
+            if media_type != JSON_MEDIA_TYPE:
+                content.pop("schema", None)
+
+
+def deployable_document(document: dict[str, Any], *, function_arn: str, title: str) -> dict[str, Any]:
+    """The OpenAPI document as API Gateway imports it (see the module docstring)."""
+    deployed = copy.deepcopy(document)
+    deployed.pop("servers", None)
+    deployed["info"] = {**deployed.get("info", {}), "title": title}
+    deployed["paths"] = _inline_references(deployed["paths"], document)
+    components = deployed.setdefault("components", {})
+    for section in _INLINED_COMPONENTS:
+        components.pop(section, None)
+    deployed["x-amazon-apigateway-request-validators"] = {
+        BODY_AND_PARAMETERS: {"validateRequestBody": True, "validateRequestParameters": True},
+        PARAMETERS_ONLY: {"validateRequestBody": False, "validateRequestParameters": True},
+    }
+    deployed["x-amazon-apigateway-gateway-responses"] = copy.deepcopy(GATEWAY_RESPONSES)
+    uri = integration_uri(function_arn)
+    for operation in _operations_of(deployed):
+        operation["x-amazon-apigateway-integration"] = {
+            "type": "aws_proxy",
+            "httpMethod": "POST",
+            "uri": uri,
+            "passthroughBehavior": "when_no_match",
+            "timeoutInMillis": INTEGRATION_TIMEOUT_MILLIS,
+        }
+        operation["x-amazon-apigateway-request-validator"] = (
+            BODY_AND_PARAMETERS if "requestBody" in operation else PARAMETERS_ONLY)
+        _without_non_json_response_schemas(operation)
+    return deployed
+
+
+def _skip_check(construct: Construct, check_id: str, reason: str) -> None:
+    """Record, on the resource itself, why a checkov check does not apply to it."""
+    resource = construct.node.default_child
+    assert isinstance(resource, cdk.CfnResource)
+    resource.add_metadata("checkov", {"skip": [{"id": check_id, "comment": reason}]})
+
+
+def access_log_format() -> apigateway.AccessLogFormat:
+    """One JSON line per request: who, which route, how it ended; never a query string or a header."""
+    field = apigateway.AccessLogField
+    return apigateway.AccessLogFormat.custom(json.dumps({
+        "requestId": field.context_request_id(),
+        "extendedRequestId": field.context_extended_request_id(),
+        "sourceIp": field.context_identity_source_ip(),
+        "requestTime": field.context_request_time(),
+        "httpMethod": field.context_http_method(),
+        "resourcePath": field.context_resource_path(),
+        "status": field.context_status(),
+        "protocol": field.context_protocol(),
+        "responseLength": field.context_response_length(),
+        "responseLatency": field.context_response_latency(),
+        "integrationStatus": field.context_integration_status(),
+        "integrationError": field.context_integration_error_message(),
+        "errorResponseType": field.context_error_response_type(),
+    }))
+
+
+class OrchestratorApi(Construct):
+    """``function`` (serves every route), ``rest_api`` and ``stage``; the API outputs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stack: "AmiLifecycleStack",
+                 build_state_machine: sfn.IStateMachine | None = None) -> None:
+        super().__init__(scope, construct_id)
+        settings = stack.settings
+        api_settings = settings.lifecycle.api
+        document = load_openapi()
+        key_settings = sorted({op.api_key_setting for op in operations(document) if op.api_key_setting})
+        key_names = {setting: api_settings.all_key_names[setting] for setting in key_settings}
+
+        environment = {"API_KEY_NAMES_JSON": json.dumps(key_names, separators=(",", ":"))}
+        if build_state_machine is not None:
+            environment["BUILD_STATE_MACHINE_ARN"] = build_state_machine.state_machine_arn
+        self.function = stack.functions.function(
+            API_FUNCTION_ID,
+            handler=API_HANDLER,
+            description="Orchestrator API: every route of openapi.yaml",
+            timeout=API_FUNCTION_TIMEOUT,
+            memory_size=512,
+            environment=environment,
+        )
+        self._grant(stack, key_settings, build_state_machine)
+
+        stage_name = api_settings.stage_name
+        definition = deployable_document(document, function_arn=self.function.function_arn,
+                                         title=settings.physical_name(api_settings.api_name))
+        self.rest_api = apigateway.SpecRestApi(
+            self,
+            "AmiOrchestratorApi",
+            api_definition=apigateway.ApiDefinition.from_inline(definition),
+            rest_api_name=settings.physical_name(api_settings.api_name),
+            description=f"AMI lifecycle orchestrator API ({settings.stack_tag})",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            deploy=True,
+            deploy_options=apigateway.StageOptions(
+                stage_name=stage_name,
+                access_log_destination=apigateway.LogGroupLogDestination(stack.log_groups.api_access),
+                access_log_format=access_log_format(),
+                tracing_enabled=True,
+                metrics_enabled=True,
+                data_trace_enabled=False,
+                throttling_burst_limit=api_settings.throttling_burst_limit,
+                throttling_rate_limit=api_settings.throttling_rate_limit,
+            ),
+        )
+        # A changed definition must produce a new deployment, or the stage keeps serving the old one.
+        self.rest_api.latest_deployment.add_to_logical_id(definition)
+        self.stage = self.rest_api.deployment_stage
+        # The API's outputs are the ones below; CDK's automatic "Endpoint" output would duplicate them.
+        self.rest_api.node.try_remove_child("Endpoint")
+        _skip_check(self.stage, "CKV_AWS_120",
+                    "No response cache: status and timeline answers must be current, and a cache keyed "
+                    "without the API key header could serve one caller's answer to another.")
+        _skip_check(self.function, "CKV_AWS_115",
+                    "Concurrency is bounded by the stage's throttling; reserving concurrency would fail "
+                    "deployments in accounts that have the default concurrency quota.")
+        self.function.add_permission(
+            "InvokeByApiGateway",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=self.rest_api.arn_for_execute_api(method="*", path="/*", stage=stage_name),
+        )
+
+        endpoint = f"https://{self.rest_api.rest_api_id}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
+        self.endpoint = endpoint
+        self.url = f"{endpoint}/{stage_name}"
+        LifecycleOutputs(self, "Outputs", outputs=[
+            Output("amiOrchestratorApiGatewayId", self.rest_api.rest_api_id, "REST API id of the orchestrator API"),
+            Output("amiOrchestratorApiGatewayEndpoint", endpoint, "Endpoint of the orchestrator API (no stage)"),
+            Output("amiOrchestratorApiGatewayStageName", stage_name, "Stage of the orchestrator API"),
+            Output("amiOrchestratorApiGatewayUrl", self.url, "Base URL of the orchestrator API (endpoint/stage)"),
+            Output("amiOrchestratorApiGatewayArn", self.rest_api.arn_for_execute_api(),
+                   "execute-api ARN of every route of the orchestrator API"),
+        ])
+
+    def _grant(self, stack: "AmiLifecycleStack", key_settings: list[str],
+               build_state_machine: sfn.IStateMachine | None) -> None:
+        """Least privilege for the routes: lifecycle records, the lookup index, the route keys, the
+        build state machine, and publishing to / subscribing email addresses to the notification topic."""
+        function: lambda_.Function = self.function
+        # Records are read, conditionally put and listed through the stack tag index; nothing is
+        # deleted or scanned. Both tables (and the secrets and topic) use the orchestrator key.
+        stack.tables.state.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+        stack.tables.lookup.grant(function, "dynamodb:Query")
+        stack.keys.orchestrator.grant_encrypt_decrypt(function)
+        stack.keys.orchestrator.grant(function, "kms:DescribeKey")
+        for setting in key_settings:
+            stack.api_keys.by_setting[setting].grant_read(function)
+        if build_state_machine is not None:
+            build_state_machine.grant_start_execution(function)
+        topic = stack.messaging.notifications
+        topic.grant_publish(function)
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["sns:ListSubscriptionsByTopic"],
+            resources=[topic.topic_arn],
+        ))
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["sns:Subscribe"],
+            resources=[topic.topic_arn],
+            conditions={"StringEquals": {"sns:Protocol": "email"}},
+        ))
