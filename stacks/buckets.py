@@ -13,6 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.checks import skip_check
+
 _ACCESS_LOGS_ID = "AccessLogsBucket"
 
 
@@ -42,11 +44,7 @@ def access_logs_bucket(scope: Construct) -> s3.Bucket:
                                           noncurrent_version_expiration=cdk.Duration.days(30))],
         **_common(object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED),
     )
-    cfn = bucket.node.default_child
-    cfn.add_metadata("checkov", {"skip": [{
-        "id": "CKV_AWS_18",
-        "comment": "This is the access-log bucket itself; logging it into itself would loop.",
-    }]})
+    skip_check(bucket, "CKV_AWS_18", "This is the access-log bucket itself; logging it into itself would loop.")
     return bucket
 
 

@@ -37,6 +37,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.amilifecycle.api import HTTP_METHODS, load_openapi, operations
+from stacks.checks import skip_check
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
 
 if TYPE_CHECKING:  # the stack imports this module
@@ -136,13 +137,6 @@ def deployable_document(document: dict[str, Any], *, function_arn: str, title: s
     return deployed
 
 
-def _skip_check(construct: Construct, check_id: str, reason: str) -> None:
-    """Record, on the resource itself, why a checkov check does not apply to it."""
-    resource = construct.node.default_child
-    assert isinstance(resource, cdk.CfnResource)
-    resource.add_metadata("checkov", {"skip": [{"id": check_id, "comment": reason}]})
-
-
 def access_log_format() -> apigateway.AccessLogFormat:
     """One JSON line per request: who, which route, how it ended; never a query string or a header."""
     field = apigateway.AccessLogField
@@ -217,12 +211,9 @@ class OrchestratorApi(Construct):
         self.stage = self.rest_api.deployment_stage
         # The API's outputs are the ones below; CDK's automatic "Endpoint" output would duplicate them.
         self.rest_api.node.try_remove_child("Endpoint")
-        _skip_check(self.stage, "CKV_AWS_120",
+        skip_check(self.stage, "CKV_AWS_120",
                     "No response cache: status and timeline answers must be current, and a cache keyed "
                     "without the API key header could serve one caller's answer to another.")
-        _skip_check(self.function, "CKV_AWS_115",
-                    "Concurrency is bounded by the stage's throttling; reserving concurrency would fail "
-                    "deployments in accounts that have the default concurrency quota.")
         self.function.add_permission(
             "InvokeByApiGateway",
             principal=iam.ServicePrincipal("apigateway.amazonaws.com"),

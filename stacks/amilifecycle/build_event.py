@@ -58,20 +58,6 @@ IMAGE_BUILD_FAILED = "ImageBuildFailed"
 BUILD_FAILED = "AmiBuildFailed"
 
 
-UNRESERVED_CONCURRENCY_REASON = (
-    "No reserved concurrency: reserving any fails deployments in accounts with the default concurrency "
-    "quota. Event-driven functions are bounded by their sources (one invocation per state-machine step, "
-    "SQS event sources with a maximum concurrency).")
-
-
-def unreserved_concurrency(function: lambda_.Function) -> lambda_.Function:
-    """Record on the function why checkov's reserved-concurrency check (CKV_AWS_115) does not apply."""
-    resource = function.node.default_child
-    assert isinstance(resource, cdk.CfnResource)
-    resource.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_115", "comment": UNRESERVED_CONCURRENCY_REASON}]})
-    return function
-
-
 def build_state_machine_log_group_name(stack_tag: str) -> str:
     """Execution log of the build state machine (``/aws/vendedlogs/`` keeps the
     log group's resource policy small when Step Functions delivers to it)."""
@@ -169,8 +155,6 @@ class BuildEvent(Construct):
             self.build_waits.grant_read_write_data(function)
         for function in (check, details):
             function.add_to_role_policy(iam.PolicyStatement(actions=["imagebuilder:GetImage"], resources=image_arns))
-        for function in (start, wait, notification, check, details):
-            unreserved_concurrency(function)
         return {
             "BuildStartPipelineFn": start,
             "BuildWaitFn": wait,

@@ -20,9 +20,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.checks import skip_check
 from stacks.runtime_asset import LAMBDA_RUNTIME, runtime_code
 
 HANDLER_PACKAGE = "orchestrator.handlers"
+UNRESERVED_CONCURRENCY_REASON = (
+    "No reserved concurrency: reserving any fails deployments in accounts with the default concurrency "
+    "quota. Each function is bounded by its source: API stage throttling, one invocation per "
+    "state-machine step, SQS event sources with a maximum concurrency.")
 
 
 class FunctionFactory(Construct):
@@ -81,5 +86,6 @@ class FunctionFactory(Construct):
             security_groups=[self.security_group],
             dead_letter_queue=self.dead_letter_queue,
         )
+        skip_check(function, "CKV_AWS_115", UNRESERVED_CONCURRENCY_REASON)
         self.functions[construct_id] = function
         return function

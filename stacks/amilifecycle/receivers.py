@@ -25,7 +25,6 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from stacks.amilifecycle.build_event import unreserved_concurrency
 from stacks.amilifecycle.messaging import RECEIVER_FUNCTION_TIMEOUT, ReceiverQueue
 from stacks.tagger.stack import TAGGER_SESSION_NAME
 
@@ -95,8 +94,6 @@ class Receivers(Construct):
         )
         event_log.grant_write(self.notification_sink)
         messaging.notifications.add_subscription(subscriptions.LambdaSubscription(self.notification_sink))
-        for function in (self.creation_receiver, self.error_receiver, self.notification_sink):
-            unreserved_concurrency(function)
 
     @staticmethod
     def _consume(function: lambda_.Function, receiver: ReceiverQueue) -> None:

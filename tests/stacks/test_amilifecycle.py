@@ -25,6 +25,12 @@ EXPECTED_OUTPUTS = {
     "apiKeySecretPrefix",
     "amiSelectionCAReadOnly",
     "amiOrchestratorCfnCAReadOnly",
+    "amiOrchestratorApiGatewayId",
+    "amiOrchestratorApiGatewayEndpoint",
+    "amiOrchestratorApiGatewayStageName",
+    "amiOrchestratorApiGatewayUrl",
+    "amiOrchestratorApiGatewayArn",
+    "lifeCycleAmiBuildStateMachineName",
 }
 
 
@@ -112,7 +118,7 @@ def test_lookup_table_orders_a_stack_tags_amis_by_semver_sort_key(stack, resourc
 
 def test_tables_are_on_demand_recoverable_and_encrypted_with_the_orchestrator_key(stack, resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 3
+    assert len(tables) == 4  # lifecycle state, semver seed, lookup, build waits
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -196,9 +202,11 @@ def test_topics_refuse_publishing_without_tls(resources):
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_qa_topic_has_no_subscription_when_no_qa_email_is_configured(settings, resources):
+def test_qa_topic_has_no_subscription_when_no_qa_email_is_configured(settings, stack, resources):
     assert settings.lifecycle.qa_email_address == ""
-    assert of_type(resources, "AWS::SNS::Subscription") == {}
+    qa_topic = ref_of(stack, stack.messaging.qa_notifications)
+    assert [s for s in of_type(resources, "AWS::SNS::Subscription").values()
+            if s["Properties"]["TopicArn"] == qa_topic] == []
 
 
 def test_qa_topic_emails_the_configured_qa_address(settings, tmp_path):
@@ -213,7 +221,8 @@ def test_qa_topic_emails_the_configured_qa_address(settings, tmp_path):
     app = cdk.App(context=load_cdk_context(), outdir=str(tmp_path))
     lifecycle = build_app(app, with_email).lifecycle
     subscriptions = Template.from_stack(lifecycle).find_resources("AWS::SNS::Subscription")
-    assert [s["Properties"] for s in subscriptions.values()] == [{
+    qa_topic = ref_of(lifecycle, lifecycle.messaging.qa_notifications)
+    assert [s["Properties"] for s in subscriptions.values() if s["Properties"]["TopicArn"] == qa_topic] == [{
         "Protocol": "email",
         "Endpoint": "qa@example.com",
         "TopicArn": ref_of(lifecycle, lifecycle.messaging.qa_notifications),
@@ -358,11 +367,14 @@ def test_no_output_carries_a_secret_value(stack, template):
 # --- CloudWatch Logs ---------------------------------------------------------------------------
 
 def test_log_groups_carry_the_stack_tag_in_their_names(settings, resources):
-    names = {g["Properties"]["LogGroupName"] for g in of_type(resources, "AWS::Logs::LogGroup").values()}
-    assert names == {
+    # Function log groups get generated names; every named group carries the stack tag.
+    groups = of_type(resources, "AWS::Logs::LogGroup").values()
+    names = {g["Properties"]["LogGroupName"] for g in groups if "LogGroupName" in g["Properties"]}
+    assert {
         f"/ami-lifecycles/{settings.stack_tag}/event-notifications",
         f"/aws/vendedlogs/{settings.stack_tag}/amiOrchestratorApiGatewayAccessLogs",
-    }
+    } <= names
+    assert all(f"/{settings.stack_tag}/" in name for name in names), names
 
 
 def test_log_groups_keep_the_configured_retention_and_use_the_orchestrator_key(settings, stack, resources):
@@ -389,7 +401,8 @@ def test_an_unsupported_retention_period_is_refused_with_the_allowed_values():
 # --- IAM -------------------------------------------------------------------------------------
 
 def test_read_only_roles_trust_this_account_without_conditions(resources):
-    roles = of_type(resources, "AWS::IAM::Role")
+    roles = {lid: r for lid, r in of_type(resources, "AWS::IAM::Role").items()
+             if "AWS" in r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]}
     assert len(roles) == 2
     for role in roles.values():
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -448,8 +461,3 @@ def test_outputs_point_at_the_resources_they_name(stack, template):
     assert outputs["amiOrchestratorNotificationTopicArn"]["Value"] == ref_of(stack, stack.messaging.notifications)
     assert outputs["amiCreationReceiverQueueUrl"]["Value"] == ref_of(stack, stack.messaging.creation_receiver.queue)
     assert outputs["amiSelectionCAReadOnly"]["Value"] == arn_of(stack, stack.access.selection_reader)
-
-
-def test_stack_has_no_functions_state_machines_or_apis_yet(resources):
-    types = {r["Type"] for r in resources.values()}
-    assert not {t for t in types if t.startswith(("AWS::Lambda::", "AWS::StepFunctions::", "AWS::ApiGateway"))}
