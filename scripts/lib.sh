@@ -23,10 +23,11 @@ confirm() {
 parse_args() {
   local usage=$1; shift
   MODE=aws ASSUME_YES=false INSPECTOR=ask
+  export ASSUME_YES
   while [ $# -gt 0 ]; do
     case "$1" in
       --local) MODE=local ;;
-      --yes|-y) ASSUME_YES=true ;;
+      --yes|-y) export ASSUME_YES=true ;;
       --skip-inspector) INSPECTOR=skip ;;
       --disable-inspector) INSPECTOR=disable ;;
       --stack-tag) [ $# -ge 2 ] || die "--stack-tag needs a value"; export STACK_TAG=$2; shift ;;

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 py=.venv/bin/python
 tag=$(stack_tag)
+env_file=${LOCAL_CLOUD_ENV_FILE:-local-cloud.env}
+outputs_file=${LOCAL_CLOUD_STATE_DIR:-.local-cloud}/outputs-$tag.json
 
 echo "== synthesizing (stack tag '$tag')"
 cdk synth --quiet >/dev/null
@@ -17,12 +19,12 @@ else
   $py -m local start
 fi
 
-$py -m local env > local-cloud.env
-# shellcheck disable=SC1091
-source local-cloud.env
+$py -m local env > "$env_file"
+# shellcheck disable=SC1090
+source "$env_file"
 
 echo "== deploying into the local cloud"
-$py -m local deploy --cdk-out cdk.out --outputs-file "cdk-outputs-$tag.local.json"
+$py -m local deploy --cdk-out cdk.out --outputs-file "$outputs_file"
 
 # Vulnerability scans need Inspector EC2 scanning, as on AWS.
 $py - <<'PY'
@@ -31,9 +33,9 @@ account = boto3.client("sts").get_caller_identity()["Account"]
 boto3.client("inspector2").enable(accountIds=[account], resourceTypes=["EC2"])
 PY
 
-api_url=$($py - "$tag" <<'PY'
+api_url=$($py - "$tag" "$outputs_file" <<'PY'
 import json, sys
-outputs = json.load(open(f"cdk-outputs-{sys.argv[1]}.local.json"))
+outputs = json.load(open(sys.argv[2]))
 print(outputs.get(f"AmiLifecycle-{sys.argv[1]}", {}).get("amiOrchestratorApiGatewayUrl", ""))
 PY
 )
@@ -41,19 +43,19 @@ PY
 cat <<TEXT
 
 The AMI lifecycle orchestrator runs on the local cloud ($AWS_ENDPOINT_URL).
-  Stack outputs:  cdk-outputs-$tag.local.json
-  Environment:    source local-cloud.env   (endpoint, dummy credentials, region)
+  Stack outputs:  $outputs_file
+  Environment:    source $env_file   (endpoint, dummy credentials, region)
 TEXT
 if [ -n "$api_url" ]; then
   cat <<TEXT
   API:            $api_url
 
 Try:
-  source local-cloud.env
+  source $env_file
   .venv/bin/python client/api-cli.py --mode BATCH --operation AMI_CREATE --stackTag $tag \\
       --owner you@example.com --productName demo --productVer 1.0.0 \\
       --notifications EMAIL::you@example.com --events AMI_BUILD_ONLY --wait
-  bash client/get_ami.sh
+  bash client/get_ami.sh --stack_tag $tag
 TEXT
 fi
 cat <<TEXT

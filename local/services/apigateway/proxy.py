@@ -89,7 +89,10 @@ def proxy_event(request: Request, info: RequestInfo, resource_path: str, resourc
             "httpMethod": request.method,
             "extendedRequestId": info.request_id[:16],
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "path": f"/{info.stage}{info.path}",
+            # The path the client really requested: on AWS the stage plus the route
+            # path; here the local URL prefix comes in front, as a custom domain's
+            # base path would, so handlers derive their own base URL correctly.
+            "path": request.path,
             "accountId": info.account_id,
             "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             "stage": info.stage,
