@@ -11,6 +11,7 @@ curious user with curl can drive them:
 ``POST /_local/save``                  write the state file now
 ``GET|POST /_local/time-scale``        read or change the time scale
 ``PUT  /_local/cloudformation/responses/<token>``  custom resource replies
+``GET|POST /_local/inspector2/findings``  Inspector2 findings seeded per AMI
 =====================================  =======================================
 """
 
@@ -26,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from local import clock, faults
 from local.cloudformation import custom_resources
 from local.config import LocalCloudConfig
+from local.services.inspector2 import urls as inspector2_urls
 
 PREFIX = "/_local/"
 
@@ -71,6 +73,10 @@ def handle(request: Request, context: AdminContext) -> Response:
             return _json(context.save())
         if route == "time-scale":
             return _time_scale(request)
+        if route.startswith("inspector2/"):
+            seeded = inspector2_urls.admin_dispatch(request)
+            if seeded is not None:
+                return seeded
         if route.startswith("cloudformation/responses/") and request.method in ("PUT", "POST"):
             token = route.rsplit("/", 1)[1]
             custom_resources.receive_response(token, request.get_data())

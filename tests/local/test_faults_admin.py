@@ -117,3 +117,21 @@ def test_cli_commands_say_when_the_cloud_is_not_running(tmp_path):
 
     assert result.exit_code == 3
     assert "cannot reach the local cloud at http://127.0.0.1:1" in result.output
+
+
+def test_inspector_findings_are_seeded_over_the_admin_route(local_cloud):
+    finding = {"severity": "HIGH", "title": "CVE-2026-0001 in openssl"}
+    seeded = requests.post(f"{local_cloud.endpoint_url}/_local/inspector2/findings",
+                           json={"amiId": "ami-0123456789abcdef0", "findings": [finding]}, timeout=10)
+    assert seeded.status_code == 200, seeded.text
+    assert seeded.json() == {"amiId": "ami-0123456789abcdef0", "findings": 1}
+    listed = requests.get(f"{local_cloud.endpoint_url}/_local/inspector2/findings",
+                          params={"amiId": "ami-0123456789abcdef0"}, timeout=10)
+    assert listed.status_code == 200
+    assert len(listed.json()["seeds"]) == 1
+
+
+def test_a_malformed_findings_seed_is_refused(local_cloud):
+    answer = requests.post(f"{local_cloud.endpoint_url}/_local/inspector2/findings", json=["x"], timeout=10)
+    assert answer.status_code == 400
+    assert "JSON object" in answer.json()["error"]
