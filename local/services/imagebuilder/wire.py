@@ -1,65 +1,24 @@
-"""Image Builder's wire format (rest-json): requests parsed and answers
-written by botocore's own model of the service, through moto's protocol
-parser and serializer, so field names, nesting and timestamps are exactly
-what boto3 sends and expects."""
+"""Image Builder's wire format: rest-json, answers carry a ``requestId``."""
 
 from __future__ import annotations
 
-import json
-import uuid
-from functools import lru_cache
-from typing import Any
+from botocore.model import ServiceModel
+from werkzeug.wrappers import Response
 
-from botocore.model import OperationModel, ServiceModel
-from moto.core.parse import PROTOCOL_PARSERS
-from moto.core.serialize import XFormedAttributePicker, get_serializer_class
-from moto.core.utils import get_service_model
-from werkzeug.wrappers import Request, Response
+from local.services.rest_json import RestJsonService
 
-SERVICE = "imagebuilder"
+_WIRE = RestJsonService("imagebuilder", request_id_in_results=True)
+SERVICE = _WIRE.service
+operation_model = _WIRE.operation_model
+parse = _WIRE.parse
+serialize = _WIRE.serialize
+success = _WIRE.success
 
 
-@lru_cache(maxsize=1)
 def service_model() -> ServiceModel:
-    return get_service_model(SERVICE)
-
-
-def operation_model(name: str) -> OperationModel:
-    return service_model().operation_model(name)
-
-
-def parse(operation: str, request: Request, body: bytes) -> dict[str, Any]:
-    """Request parameters keyed by their model names (camelCase)."""
-    parser = PROTOCOL_PARSERS["rest-json"](operation_model(operation))
-    return parser.parse({
-        "method": request.method,
-        "values": request.args,
-        "headers": request.headers,
-        "body": body,
-        "url_path": request.path,
-        "url_params": {},
-    })
-
-
-def serialize(operation: str, result: dict[str, Any]) -> dict[str, Any]:
-    """The JSON document boto3 would receive for ``result``: members outside
-    the operation's output shape are dropped, as the service never sends them."""
-    serializer = get_serializer_class(SERVICE, "rest-json")(
-        operation_model(operation), value_picker=XFormedAttributePicker()
-    )
-    body = serializer.serialize(result)["body"]
-    return json.loads(body) if body else {}
-
-
-def success(operation: str, result: dict[str, Any]) -> Response:
-    result = {"requestId": str(uuid.uuid4()), **result}
-    return Response(json.dumps(serialize(operation, result)), status=200, content_type="application/json")
+    return _WIRE.service_model
 
 
 def error(code: str, message: str, status: int) -> Response:
-    """AWS rest-json error: the code in ``x-amzn-ErrorType`` and ``__type``."""
-    response = Response(json.dumps({"__type": code, "message": message}), status=status,
-                        content_type="application/json")
-    response.headers["x-amzn-ErrorType"] = code
-    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
-    return response
+    """AWS rest-json error with a ``message`` member."""
+    return _WIRE.error(code, {"message": message}, status)
