@@ -235,9 +235,12 @@ def _prepare_moto(config: LocalCloudConfig) -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     clock.set_time_scale(config.time_scale)
-    from local import cloudformation, stepfunctions_time
+    from local import cloudformation, dynamodb_atomic, sns_delivery, stepfunctions_callbacks, stepfunctions_time
 
     stepfunctions_time.install()
+    stepfunctions_callbacks.install()
+    dynamodb_atomic.install()
+    sns_delivery.install()
     cloudformation.install(config.endpoint_url)
 
 

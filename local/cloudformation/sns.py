@@ -10,6 +10,7 @@ from typing import Any
 
 from moto.backends import get_backend
 from moto.core.common_models import CloudFormationModel
+from moto.core.utils import ensure_boolean
 from moto.utilities.arns import parse_arn
 
 # Applied in this order: the scope decides how the filter policy is read.
@@ -22,7 +23,12 @@ def _backend(arn: str) -> Any:
     return get_backend("sns")[parsed.account][parsed.region]
 
 
-def _attribute_value(value: Any) -> str:
+def _attribute_value(name: str, value: Any) -> Any:
+    """A template value as SetSubscriptionAttributes passes it to moto's
+    backend: RawMessageDelivery as a boolean (moto tests its truth, so the
+    text "false" would mean raw), everything else as text."""
+    if name == "RawMessageDelivery":
+        return ensure_boolean(value) if isinstance(value, (bool, str)) else bool(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -78,7 +84,7 @@ class Subscription(_Plumbing, CloudFormationModel):
         subscription = backend.subscribe(topic_arn, properties.get("Endpoint", ""), properties["Protocol"])
         for name in _SUBSCRIPTION_ATTRIBUTES:
             if name in properties:
-                backend.set_subscription_attributes(subscription.arn, name, _attribute_value(properties[name]))
+                backend.set_subscription_attributes(subscription.arn, name, _attribute_value(name, properties[name]))
         return cls(subscription.arn, properties)
 
     @classmethod
@@ -95,7 +101,7 @@ class Subscription(_Plumbing, CloudFormationModel):
         for name in _SUBSCRIPTION_ATTRIBUTES:
             if name in properties or name in old:
                 backend.set_subscription_attributes(original_resource.arn, name,
-                                                    _attribute_value(properties.get(name, "")))
+                                                    _attribute_value(name, properties.get(name, "")))
         return cls(original_resource.arn, properties)
 
     def delete(self, account_id: str, region_name: str) -> None:

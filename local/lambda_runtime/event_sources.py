@@ -227,8 +227,12 @@ class SqsEventSource:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def sns_event(message: str, subject: str | None, topic_arn: str, subscription_arn: str) -> dict[str, Any]:
-    """The event Lambda receives from an SNS subscription."""
+def sns_event(message: str, subject: str | None, topic_arn: str, subscription_arn: str,
+              message_id: str | None = None,
+              message_attributes: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """The event Lambda receives from an SNS subscription: ``message_id`` is
+    the one Publish returned, ``message_attributes`` are in SNS's
+    ``{name: {"Type", "Value"}}`` shape."""
     timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return {"Records": [{
         "EventVersion": "1.0",
@@ -239,9 +243,9 @@ def sns_event(message: str, subject: str | None, topic_arn: str, subscription_ar
             "Timestamp": timestamp,
             "Signature": "",
             "SigningCertUrl": "",
-            "MessageId": str(uuid.uuid4()),
+            "MessageId": message_id or str(uuid.uuid4()),
             "Message": message,
-            "MessageAttributes": {},
+            "MessageAttributes": dict(message_attributes or {}),
             "Type": "Notification",
             "UnsubscribeUrl": "",
             "TopicArn": topic_arn,

@@ -9,7 +9,9 @@ Lambda model that every invocation path goes through.
   entry point, with its ``(payload, errored, logs)`` return;
 * ``LambdaBackend.send_sqs_batch`` - SQS event source mappings (see
   ``event_sources``);
-* ``LambdaBackend.send_sns_message`` - SNS subscriptions, asynchronous.
+* ``LambdaBackend.send_sns_message`` - SNS subscriptions, asynchronous;
+  the event carries the publication's message id and attributes, which
+  :mod:`local.sns_delivery` keeps while moto delivers it.
 
 These are private methods of moto: requirements.txt pins moto exactly, and
 the tests of this package fail loudly if a new moto changes them.
@@ -26,6 +28,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError
 
+from local import sns_delivery
 from local.lambda_runtime.event_sources import SqsEventSource, sns_event, subscription_of
 from local.lambda_runtime.runtime import LambdaRuntime, TooManyRequests
 
@@ -73,6 +76,7 @@ class Patches:
 
     def install(self) -> None:
         runtime, sqs = self.runtime, self.sqs
+        sns_delivery.install()  # what send_sns_message reads the publication from
 
         def invoke(function: LambdaFunction, body: Any, request_headers: Any,
                    response_headers: Any) -> bytes:
@@ -110,9 +114,19 @@ class Patches:
         def send_sns_message(backend: LambdaBackend, function_name: str, message: str,
                              subject: str | None = None, qualifier: str | None = None) -> None:
             function = backend.get_function(function_name, qualifier)
-            topic_arn, subscription_arn = subscription_of(backend.account_id, backend.region_name,
-                                                          function.function_arn)
-            runtime.invoke_async(function, sns_event(message, subject, topic_arn, subscription_arn))
+            delivery = sns_delivery.current()
+            if delivery is not None and delivery.protocol != "lambda":
+                delivery = None
+            if delivery is not None:
+                topic_arn, subscription_arn = delivery.topic_arn, delivery.subscription_arn
+                message_id: str | None = delivery.message_id
+            else:
+                topic_arn, subscription_arn = subscription_of(backend.account_id, backend.region_name,
+                                                              function.function_arn)
+                message_id = None
+            event = sns_event(message, subject, topic_arn, subscription_arn, message_id=message_id,
+                              message_attributes=sns_delivery.lambda_message_attributes(delivery))
+            runtime.invoke_async(function, event)
 
         self._replace(LambdaFunction, "invoke", invoke)
         self._replace(LambdaFunction, "_invoke_lambda", invoke_lambda)

@@ -201,6 +201,37 @@ def test_a_hang_fault_keeps_the_build_building_until_cancelled(fast_clock, ib, p
     assert ib.get_image(imageBuildVersionArn=arn)["image"]["state"]["status"] == "CANCELLED"
 
 
+def test_a_cancelled_build_notifies_the_topic_like_a_failed_one(fast_clock, local_cloud, ib, pipeline):
+    queue_url = subscribed_queue(local_cloud, pipeline["topic"])
+    faults.set_fault("imagebuilder", "hang", "StartImagePipelineExecution")
+    arn = start_build(ib, pipeline)
+    wait_for(lambda: ib.get_image(imageBuildVersionArn=arn)["image"]["state"]["status"] == "BUILDING")
+
+    ib.cancel_image_creation(imageBuildVersionArn=arn, clientToken=unique("t"))
+
+    notification = received_notification(local_cloud, queue_url)
+    assert notification["image"]["arn"] == arn
+    assert notification["image"]["state"] == {"status": "CANCELLED", "reason": "Image creation was cancelled."}
+    assert notification["image"]["outputResources"]["amis"] == []
+    assert notification["subject"] is None
+
+
+def test_a_repeated_cancel_request_notifies_only_once(fast_clock, local_cloud, ib, pipeline):
+    queue_url = subscribed_queue(local_cloud, pipeline["topic"])
+    faults.set_fault("imagebuilder", "hang", "StartImagePipelineExecution")
+    arn = start_build(ib, pipeline)
+    wait_for(lambda: ib.get_image(imageBuildVersionArn=arn)["image"]["state"]["status"] == "BUILDING")
+    token = unique("t")
+
+    ib.cancel_image_creation(imageBuildVersionArn=arn, clientToken=token)
+    ib.cancel_image_creation(imageBuildVersionArn=arn, clientToken=token)  # an idempotent retry
+
+    received_notification(local_cloud, queue_url)
+    time.sleep(0.3)
+    sqs = local_cloud.boto3_client("sqs")
+    assert not sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages")
+
+
 def test_a_delay_fault_makes_the_build_take_longer(ib, pipeline):
     previous = clock.time_scale()
     clock.set_time_scale(0.001)

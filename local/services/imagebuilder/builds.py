@@ -1,6 +1,7 @@
 """Image builds: a pipeline execution moves through the real image states
 on timers (no polling loop), registers its AMIs while DISTRIBUTING, and
-notifies the infrastructure configuration's SNS topic when it ends.
+notifies the infrastructure configuration's SNS topic when it ends
+(AVAILABLE, FAILED or CANCELLED).
 
 Timing: the whole build takes ``clock.scaled(config.image_build_seconds)``
 real seconds, split over the phases below. A fault set on
@@ -138,6 +139,7 @@ def cancel(ib: ImageBuilderBackend, arn: str) -> ImageBuild:
     build.body["outputResources"]["amis"] = []
     build.body["state"] = {"status": "CANCELLED", "reason": "Image creation was cancelled."}
     _record_run(ib, build)
+    _notify_later(build)
     return build
 
 
@@ -184,6 +186,17 @@ def _disarm(build: ImageBuild) -> None:
     timer = _timers.pop(build.arn, None)
     if timer is not None:
         timer.cancel()
+
+
+def _notify_later(build: ImageBuild) -> None:
+    """Publish the build's end notification from another thread: the caller
+    holds the service lock, and Image Builder notifies asynchronously."""
+    topic = (build.body.get("infrastructureConfiguration") or {}).get("snsTopicArn")
+    if not topic:
+        return
+    message = outputs.notification(build.body, build.account_id)
+    threading.Thread(target=outputs.publish, args=(topic, message), name="imagebuilder-notification",
+                     daemon=True).start()
 
 
 def _on_timer(account_id: str, region: str, arn: str) -> None:
