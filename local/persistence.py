@@ -36,6 +36,7 @@ from typing import Any
 
 from moto.core.base_backend import AccountSpecificBackend, BackendDict
 
+from local import dynamodb_atomic
 from local.services import SimulatedService
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,9 @@ def save(path: Path, services: Iterable[SimulatedService], attempts: int = 5) ->
     with _save_lock:
         for attempt in range(1, attempts + 1):
             try:
-                data, backends, names, skipped = _snapshot_bytes(services)
+                # No DynamoDB write is half-applied in the snapshot.
+                with dynamodb_atomic.exclusive():
+                    data, backends, names, skipped = _snapshot_bytes(services)
                 break
             except RuntimeError as error:  # "dictionary changed size during iteration"
                 if attempt == attempts:
