@@ -45,5 +45,11 @@ cdk() {
 
 # The stack tag the app will use (STACK_TAG, else cdk.json), slugified.
 stack_tag() {
-  .venv/bin/python -c 'from stacks.settings import load_settings; print(load_settings().stack_tag)'
+  .venv/bin/python -c '
+import sys
+from stacks.settings import SettingsError, load_settings
+try:
+    print(load_settings().stack_tag)
+except SettingsError as error:
+    sys.exit(f"error: settings: {error}")'
 }

@@ -204,6 +204,12 @@ def test_an_image_builder_failure_ends_the_build_in_error_with_its_cause(user, b
     assert in_progress["name"] == "BUILD_AMI"
     assert in_progress["status"] == "ERROR"
     assert "yum exited with 1" in in_progress["error_message"]
+    # The owners were notified: the notification log sink kept the error in the lifecycle's stream.
+    logs = user.aws("logs")
+    group = f"/ami-lifecycles/{STACK_TAG}/event-notifications"
+    messages = " ".join(e["message"] for e in logs.filter_log_events(
+        logGroupName=group, logStreamNames=[lifecycle_id])["events"])
+    assert "yum exited with 1" in messages
 
 
 def test_stop_and_start_keep_every_lifecycle(user, built):
