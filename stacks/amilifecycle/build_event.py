@@ -30,13 +30,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+
+from stacks.amilifecycle.storage import lifecycle_table
 
 if TYPE_CHECKING:  # the stack imports this module
     from stacks.amilifecycle.stack import AmiLifecycleStack
@@ -83,20 +84,8 @@ class BuildEvent(Construct):
         self.receiver_timeout = cdk.Duration.minutes(settings.lifecycle.creation_receiver_timeout_mins)
         self.wait_slice = build_wait_slice(self.timeout)
 
-        self.build_waits = dynamodb.Table(
-            self,
-            "BuildWaitsTable",
-            partition_key=dynamodb.Attribute(name=BUILD_WAITS_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute=BUILD_WAITS_TTL_ATTRIBUTE,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=False,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
+        self.build_waits = lifecycle_table(self, "BuildWaitsTable", partition_key=BUILD_WAITS_PARTITION_KEY, key=key,
+                                           time_to_live_attribute=BUILD_WAITS_TTL_ATTRIBUTE)
         self.functions = self._functions()
         self.state_machine = self._state_machine()
         self._grant_task_responses()

@@ -38,40 +38,46 @@ def _string(name: str) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
+def lifecycle_table(scope: Construct, construct_id: str, *, partition_key: str, key: kms.IKey,
+                    **extra) -> dynamodb.Table:
+    """The product's one way to make a table: on demand, point-in-time
+    recovery, encrypted with ``key``, deleted with the stack."""
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=_string(partition_key),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        deletion_protection=False,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        **extra,
+    )
+
+
 class LifecycleTables(Construct):
     """``state``, ``semver_seed`` and ``lookup`` tables, encrypted with the orchestrator key."""
 
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
-        self.state = self._table("AmiOrchestratorTable", STATE_TABLE_PARTITION_KEY, key)
+        self.state = lifecycle_table(self, "AmiOrchestratorTable", partition_key=STATE_TABLE_PARTITION_KEY, key=key)
         self.state.add_global_secondary_index(
             index_name=STATE_TABLE_STACK_TAG_INDEX,
             partition_key=_string("stack_tag"),
             sort_key=_string("creation_date"),
             projection_type=dynamodb.ProjectionType.ALL,
         )
-        self.semver_seed = self._table("AmiSemverSeedTable", SEMVER_SEED_TABLE_PARTITION_KEY, key)
-        self.lookup = self._table("AmiLookupTable", LOOKUP_TABLE_PARTITION_KEY, key)
+        self.semver_seed = lifecycle_table(self, "AmiSemverSeedTable", partition_key=SEMVER_SEED_TABLE_PARTITION_KEY,
+                                           key=key)
+        self.lookup = lifecycle_table(self, "AmiLookupTable", partition_key=LOOKUP_TABLE_PARTITION_KEY, key=key)
         self.lookup.add_global_secondary_index(
             index_name=LOOKUP_TABLE_SEMVER_INDEX,
             partition_key=_string("stack_tag"),
             sort_key=_string("semver_sort_key"),
             projection_type=dynamodb.ProjectionType.ALL,
-        )
-
-    def _table(self, construct_id: str, partition_key: str, key: kms.IKey) -> dynamodb.Table:
-        return dynamodb.Table(
-            self,
-            construct_id,
-            partition_key=_string(partition_key),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=False,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 
 

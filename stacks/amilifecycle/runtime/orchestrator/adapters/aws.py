@@ -57,6 +57,22 @@ def client(service_name: str) -> Any:
         return existing
 
 
+class LazyClient:
+    """An adapter's ``client`` attribute: the client it was given (tests
+    pass moto or stub clients as ``_client``), else this process's shared
+    client of ``service_name``, created on first use."""
+
+    def __init__(self, service_name: str) -> None:
+        self.service_name = service_name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        if instance._client is None:
+            instance._client = client(self.service_name)
+        return instance._client
+
+
 def reset_clients() -> None:
     """Forget every client (and the session): the next call builds fresh ones.
 

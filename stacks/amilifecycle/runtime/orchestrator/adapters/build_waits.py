@@ -75,11 +75,7 @@ class BuildWaits:
         self.table_name = table_name
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+    client = aws.LazyClient("dynamodb")
 
     def register_token(self, image_build_version_arn: str, task_token: str, *, lifecycle_id: str,
                        now: datetime) -> BuildWait:

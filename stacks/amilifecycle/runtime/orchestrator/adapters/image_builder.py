@@ -49,11 +49,7 @@ class ImageBuilder:
     def __init__(self, client: Any | None = None) -> None:
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("imagebuilder")
-        return self._client
+    client = aws.LazyClient("imagebuilder")
 
     def start_pipeline(self, pipeline_arn: str, *, request_name: str) -> str:
         """Start one build of the pipeline; returns the image build version ARN."""

@@ -71,11 +71,7 @@ class LogSink:
         self.log_group_name = log_group_name
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("logs")
-        return self._client
+    client = aws.LazyClient("logs")
 
     def write(self, stream: str, lines: Iterable[LogLine]) -> int:
         """Append ``lines`` (in time order) to ``stream``; returns how many were written."""

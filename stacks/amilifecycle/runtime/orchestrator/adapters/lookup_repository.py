@@ -71,11 +71,7 @@ class LookupRepository:
         self._sleep = sleep
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+    client = aws.LazyClient("dynamodb")
 
     def get(self, lookup_id: str) -> dict[str, Any] | None:
         """One entry, read consistently, or ``None``."""

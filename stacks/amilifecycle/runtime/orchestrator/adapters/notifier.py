@@ -65,11 +65,7 @@ class Notifier:
         self._client = sns
         self._render = render
 
-    @property
-    def _sns(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("sns")
-        return self._client
+    _sns = aws.LazyClient("sns")
 
     def publish(self, message: NotificationMessage, recipients: Sequence[str] = ()) -> str:
         """Publish ``message`` to the subscribers of ``recipients`` (and to unfiltered subscribers).

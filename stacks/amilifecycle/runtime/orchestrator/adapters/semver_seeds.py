@@ -48,11 +48,7 @@ class SemverSeeds:
         self._sleep = sleep
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+    client = aws.LazyClient("dynamodb")
 
     def current_seed(self, stack_tag: str) -> str | None:
         """The version the next build of ``stack_tag`` will get, or ``None`` before its first build."""

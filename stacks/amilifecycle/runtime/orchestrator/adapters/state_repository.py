@@ -79,11 +79,7 @@ class StateRepository:
         self._client = dynamodb
         self._sleep = sleep
 
-    @property
-    def _dynamodb(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+    _dynamodb = aws.LazyClient("dynamodb")
 
     # ----------------------------------------------------------------- reads
 

@@ -52,11 +52,7 @@ class Workflows:
     def __init__(self, *, stepfunctions: Any | None = None) -> None:
         self._client = stepfunctions
 
-    @property
-    def _sfn(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("stepfunctions")
-        return self._client
+    _sfn = aws.LazyClient("stepfunctions")
 
     def start(self, state_machine_arn: str, *, name: str, execution_input: Mapping[str, Any]) -> Execution:
         """Start an execution with a plain JSON input.
