@@ -19,48 +19,27 @@ from moto.backends import get_backend
 from moto.core.common_models import CloudFormationModel
 from moto.utilities.utils import get_partition
 
+from local.cloudformation.base import ResourceModel
+
 log = logging.getLogger(__name__)
 
 AUTO_DELETE_TAG = "aws-cdk:auto-delete-objects"
 
 
-class _NativeResource:
-    """Shared plumbing: the resource keeps its properties; Ref is the
-    physical id; no attributes."""
+class _NativeResource(ResourceModel):
+    """The resource keeps its properties; Ref is the physical id."""
 
-    physical_id: str
-    properties: dict[str, Any]
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+    def __init__(self, physical_id: str, properties: dict[str, Any]) -> None:
+        self.physical_id = physical_id
+        self.properties = properties
 
     @property
     def physical_resource_id(self) -> str:
         return self.physical_id
 
-    def is_created(self) -> bool:
-        return True
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Deletion goes through the instance's ``delete``."""
-
 
 class CdkMetadata(_NativeResource, CloudFormationModel):
-    def __init__(self, physical_id: str, properties: dict[str, Any]) -> None:
-        self.physical_id = physical_id
-        self.properties = properties
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CDK::Metadata"
+    cfn_type = "AWS::CDK::Metadata"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -81,13 +60,7 @@ class CdkMetadata(_NativeResource, CloudFormationModel):
 
 
 class S3AutoDeleteObjects(_NativeResource, CloudFormationModel):
-    def __init__(self, physical_id: str, properties: dict[str, Any]) -> None:
-        self.physical_id = physical_id
-        self.properties = properties
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "Custom::S3AutoDeleteObjects"
+    cfn_type = "Custom::S3AutoDeleteObjects"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -132,13 +105,7 @@ def empty_bucket(account_id: str, region_name: str, bucket_name: str) -> int:
 
 
 class VpcRestrictDefaultSecurityGroup(_NativeResource, CloudFormationModel):
-    def __init__(self, physical_id: str, properties: dict[str, Any]) -> None:
-        self.physical_id = physical_id
-        self.properties = properties
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "Custom::VpcRestrictDefaultSG"
+    cfn_type = "Custom::VpcRestrictDefaultSG"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]

@@ -11,6 +11,8 @@ from moto.backends import get_backend
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat
 from moto.core.common_models import CloudFormationModel
 
+from local.cloudformation.base import ResourceModel
+
 
 def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | None:
     if not metrics:
@@ -44,34 +46,18 @@ def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[MetricDat
     return queries
 
 
-class Alarm(CloudFormationModel):
+class Alarm(ResourceModel, CloudFormationModel):
+    cfn_type = "AWS::CloudWatch::Alarm"
+    name_property = "AlarmName"
+    attributes = {"Arn": "arn"}
+
     def __init__(self, name: str, arn: str) -> None:
         self.name = name
         self.arn = arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        raise NotImplementedError(f"AWS::CloudWatch::Alarm has no attribute {attribute_name}")
-
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -117,9 +103,3 @@ class Alarm(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         get_backend("cloudwatch")[account_id][region_name].delete_alarms([self.name])
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Deletion goes through :meth:`delete`."""

@@ -23,6 +23,8 @@ from typing import Any
 from moto.backends import get_backend
 from moto.core.common_models import CloudFormationModel
 
+from local.cloudformation.base import ResourceModel
+
 # Seconds to wait for a reply after the function returned: cfn-response
 # replies before returning, so this only covers a reply sent from a thread.
 _REPLY_GRACE_SECONDS = 10.0
@@ -128,8 +130,11 @@ def send_request(
     return body
 
 
-class LambdaBackedCustomResource(CloudFormationModel):
-    """``Custom::<anything>`` and ``AWS::CloudFormation::CustomResource``."""
+class LambdaBackedCustomResource(ResourceModel, CloudFormationModel):
+    """``Custom::<anything>`` and ``AWS::CloudFormation::CustomResource``.
+    Any attribute may be asked for: the function's ``Data`` decides."""
+
+    cfn_type = "AWS::CloudFormation::CustomResource"
 
     def __init__(self, *, account_id: str, region_name: str, stack_id: str, logical_id: str,
                  resource_type: str, properties: dict[str, Any], physical_id: str,
@@ -143,14 +148,6 @@ class LambdaBackedCustomResource(CloudFormationModel):
         self.physical_id = physical_id
         self.data = data
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudFormation::CustomResource"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         return True
@@ -158,9 +155,6 @@ class LambdaBackedCustomResource(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.physical_id
-
-    def is_created(self) -> bool:
-        return True
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name not in self.data:
@@ -218,13 +212,6 @@ class LambdaBackedCustomResource(CloudFormationModel):
             region_name=region_name, stack_id=self.stack_id, logical_id=self.logical_id,
             resource_type=self.resource_type, properties=self.properties, physical_id=self.physical_id,
         )
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Unused: deletion goes through :meth:`delete`, which knows the
-        physical id and the properties the function needs."""
 
 
 def _service_token(properties: dict[str, Any], logical_id: str) -> str:

@@ -20,6 +20,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.s3.models import FakeBucket
 from moto.utilities.utils import get_partition
 
+from local.cloudformation.base import ReplacedOnUpdate, ResourceModel
+
 log = logging.getLogger(__name__)
 
 
@@ -100,31 +102,18 @@ def enforceable_policy(document: Any) -> tuple[dict[str, Any], list[str]]:
     return {**policy, "Statement": kept}, dropped
 
 
-class BucketPolicy(CloudFormationModel):
+class BucketPolicy(ReplacedOnUpdate, ResourceModel, CloudFormationModel):
+    cfn_type = "AWS::S3::BucketPolicy"
+
     def __init__(self, account_id: str, region_name: str, bucket_name: str, document: Any) -> None:
         self.account_id = account_id
         self.region_name = region_name
         self.bucket_name = bucket_name
         self.document = document
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
     @property
     def physical_resource_id(self) -> str:
         return self.bucket_name
-
-    def is_created(self) -> bool:
-        return True
 
     def _apply(self) -> None:
         policy, dropped = enforceable_policy(self.document)
@@ -147,21 +136,7 @@ class BucketPolicy(CloudFormationModel):
         policy._apply()
         return policy
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: BucketPolicy, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> BucketPolicy:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         backend = _backend(account_id, region_name)
         if self.bucket_name in backend.buckets:
             backend.delete_bucket_policy(self.bucket_name)
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Deletion goes through :meth:`delete`."""

@@ -16,6 +16,8 @@ from typing import Any
 from moto.backends import get_backend
 from moto.core.common_models import CloudFormationModel
 
+from local.cloudformation.base import CreatedAgainOnUpdate, ResourceModel
+
 PUNCTUATION = string.punctuation  # the set Secrets Manager draws from
 
 
@@ -76,7 +78,11 @@ def _backend(account_id: str, region_name: str) -> Any:
     return get_backend("secretsmanager")[account_id][region_name]
 
 
-class Secret(CloudFormationModel):
+class Secret(ResourceModel, CloudFormationModel):
+    cfn_type = "AWS::SecretsManager::Secret"
+    name_property = "Name"
+    attributes = {"Id": "arn"}
+
     def __init__(self, account_id: str, region_name: str, arn: str, name: str, properties: dict[str, Any]) -> None:
         self.account_id = account_id
         self.region_name = region_name
@@ -84,29 +90,9 @@ class Secret(CloudFormationModel):
         self.name = name
         self.properties = properties
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Id",)
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.arn
-        raise NotImplementedError(f"AWS::SecretsManager::Secret has no attribute {attribute_name}")
-
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -160,39 +146,18 @@ class Secret(CloudFormationModel):
         if backend._is_valid_identifier(self.arn):
             backend.delete_secret(self.arn, recovery_window_in_days=None, force_delete_without_recovery=True)
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Deletion goes through :meth:`delete`."""
 
+class SecretResourcePolicy(CreatedAgainOnUpdate, ResourceModel, CloudFormationModel):
+    cfn_type = "AWS::SecretsManager::ResourcePolicy"
+    attributes = {"Id": "secret_id"}
 
-class SecretResourcePolicy(CloudFormationModel):
     def __init__(self, secret_id: str, policy: Any) -> None:
         self.secret_id = secret_id
         self.policy = policy
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::ResourcePolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        return self.secret_id
-
     @property
     def physical_resource_id(self) -> str:
         return self.secret_id
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -205,20 +170,7 @@ class SecretResourcePolicy(CloudFormationModel):
         _backend(account_id, region_name).put_resource_policy(properties["SecretId"], document)
         return cls(properties["SecretId"], policy)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: SecretResourcePolicy, new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> SecretResourcePolicy:
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         backend = _backend(account_id, region_name)
         if backend._is_valid_identifier(self.secret_id):
             backend.delete_resource_policy(self.secret_id)
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Deletion goes through :meth:`delete`."""

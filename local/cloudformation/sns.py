@@ -13,6 +13,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.utils import ensure_boolean
 from moto.utilities.arns import parse_arn
 
+from local.cloudformation.base import AttachedPolicy, ResourceModel
+
 # Applied in this order: the scope decides how the filter policy is read.
 _SUBSCRIPTION_ATTRIBUTES = ("FilterPolicyScope", "FilterPolicy", "RawMessageDelivery",
                             "RedrivePolicy", "DeliveryPolicy", "SubscriptionRoleArn")
@@ -36,38 +38,13 @@ def _attribute_value(name: str, value: Any) -> Any:
     return str(value)
 
 
-class _Plumbing:
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+class Subscription(ResourceModel, CloudFormationModel):
+    cfn_type = "AWS::SNS::Subscription"
+    attributes = {"Arn": "arn"}
 
-    def is_created(self) -> bool:
-        return True
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        """Deletion goes through the instance's ``delete``."""
-
-
-class Subscription(_Plumbing, CloudFormationModel):
     def __init__(self, arn: str, properties: dict[str, Any]) -> None:
         self.arn = arn
         self.properties = properties
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        raise NotImplementedError(f"AWS::SNS::Subscription has no attribute {attribute_name}")
 
     @property
     def physical_resource_id(self) -> str:
@@ -108,61 +85,17 @@ class Subscription(_Plumbing, CloudFormationModel):
         _backend(self.arn).unsubscribe(self.arn)
 
 
-class TopicPolicy(_Plumbing, CloudFormationModel):
-    def __init__(self, physical_id: str, topics: list[str], document: Any) -> None:
-        self.physical_id = physical_id
-        self.topics = topics
-        self.document = document
+class TopicPolicy(AttachedPolicy, CloudFormationModel):
+    cfn_type = "AWS::SNS::TopicPolicy"
+    targets_property = "Topics"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        return self.physical_id
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.physical_id
-
-    @staticmethod
-    def _set(topics: list[str], policy: str | None) -> None:
-        for topic_arn in topics:
-            backend = _backend(topic_arn)
-            if policy is None:
-                topic = backend.topics.get(topic_arn)
-                if topic is not None:
-                    # Back to the default policy SNS gives a new topic.
-                    topic._policy_json = topic._create_default_topic_policy(
-                        topic.region, topic.account_id, topic.name
-                    )
-            else:
-                backend.set_topic_attribute(topic_arn, "policy", policy)
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> TopicPolicy:
-        properties = cloudformation_json["Properties"]
-        document = properties["PolicyDocument"]
-        cls._set(properties["Topics"], document if isinstance(document, str) else json.dumps(document))
-        return cls(resource_name, list(properties["Topics"]), document)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: TopicPolicy, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> TopicPolicy:
-        original_resource.delete(account_id, region_name)
-        policy = cls.create_from_cloudformation_json(
-            original_resource.physical_id, cloudformation_json, account_id, region_name
-        )
-        return policy
+    def attach(self, account_id: str, region_name: str) -> None:
+        for topic_arn in self.targets:
+            _backend(topic_arn).set_topic_attribute(topic_arn, "policy", self.policy_text)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        self._set(self.topics, None)
+        for topic_arn in self.targets:
+            topic = _backend(topic_arn).topics.get(topic_arn)
+            if topic is not None:
+                # Back to the default policy SNS gives a new topic.
+                topic._policy_json = topic._create_default_topic_policy(topic.region, topic.account_id, topic.name)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.apigateway.models import APIGatewayBackend, apigateway_backends
 from moto.core.common_models import CloudFormationModel
+
+from local.cloudformation.base import CreatedAgainOnUpdate, ReplacedOnUpdate, ResourceModel
 
 from local.services.apigateway.openapi import OpenApiError, import_document, load_document
 
@@ -142,47 +144,30 @@ class RestApiModel(CloudFormationModel):
         _backend(account_id, region_name).apis.pop(resource_name, None)
 
 
-class _ApiPart:
-    """A sub-resource of a REST API: what deleting and readiness need."""
+class _ApiPart(ResourceModel):
+    """A sub-resource of a REST API: the entry ``key`` of the API's
+    ``collection`` (its deployments, stages, ...); Ref is the key."""
 
-    account_id: str
-    region: str
-    api_id: str
+    collection: ClassVar[str]
 
-    def is_created(self) -> bool:
-        return True
-
-    def _api_or_none(self) -> Any:
-        return _backend(self.account_id, self.region).apis.get(self.api_id)
-
-
-class DeploymentModel(_ApiPart, CloudFormationModel):
-    def __init__(self, account_id: str, region: str, api_id: str, deployment_id: str) -> None:
+    def __init__(self, account_id: str, region: str, api_id: str, key: str) -> None:
         self.account_id, self.region, self.api_id = account_id, region, api_id
-        self.deployment_id = deployment_id
+        self.key = key
 
     @property
     def physical_resource_id(self) -> str:
-        return self.deployment_id
+        return self.key
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    def delete(self, account_id: str, region: str) -> None:
+        api = _backend(self.account_id, self.region).apis.get(self.api_id)
+        if api is not None:
+            getattr(api, self.collection).pop(self.key, None)
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Deployment"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "DeploymentId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "DeploymentId":
-            return self.deployment_id
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+class DeploymentModel(_ApiPart, CreatedAgainOnUpdate, CloudFormationModel):
+    cfn_type = "AWS::ApiGateway::Deployment"
+    collection = "deployments"
+    attributes = {"DeploymentId": "key"}
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -201,39 +186,11 @@ class DeploymentModel(_ApiPart, CloudFormationModel):
         )
         return cls(account_id, region_name, api_id, deployment.id)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> "DeploymentModel":
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
-    def delete(self, account_id: str, region: str) -> None:
-        api = self._api_or_none()
-        if api is not None:
-            api.deployments.pop(self.deployment_id, None)
-
-
-class StageModel(_ApiPart, CloudFormationModel):
-    def __init__(self, account_id: str, region: str, api_id: str, stage_name: str) -> None:
-        self.account_id, self.region, self.api_id = account_id, region, api_id
-        self.stage_name = stage_name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.stage_name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "StageName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Stage"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+class StageModel(_ApiPart, CreatedAgainOnUpdate, CloudFormationModel):
+    cfn_type = "AWS::ApiGateway::Stage"
+    name_property = "StageName"
+    collection = "stages"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -267,20 +224,10 @@ class StageModel(_ApiPart, CloudFormationModel):
             )
         return cls(account_id, region_name, api.id, stage_name)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> "StageModel":
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
-    def delete(self, account_id: str, region: str) -> None:
-        api = self._api_or_none()
-        if api is not None:
-            api.stages.pop(self.stage_name, None)
+class MethodModel(ReplacedOnUpdate, ResourceModel, CloudFormationModel):
+    cfn_type = "AWS::ApiGateway::Method"
 
-
-class MethodModel(_ApiPart, CloudFormationModel):
     def __init__(self, account_id: str, region: str, api_id: str, resource_id: str, http_method: str) -> None:
         self.account_id, self.region, self.api_id = account_id, region, api_id
         self.resource_id = resource_id
@@ -289,18 +236,6 @@ class MethodModel(_ApiPart, CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return f"{self.api_id}|{self.resource_id}|{self.http_method}"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Method"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -337,16 +272,8 @@ class MethodModel(_ApiPart, CloudFormationModel):
             _put_integration(backend, api.id, resource_id, method_type, integration, where)
         return cls(account_id, region_name, api.id, resource_id, method_type)
 
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
-    ) -> "MethodModel":
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
     def delete(self, account_id: str, region: str) -> None:
-        api = self._api_or_none()
+        api = _backend(self.account_id, self.region).apis.get(self.api_id)
         resource = api.resources.get(self.resource_id) if api is not None else None
         if resource is not None:
             resource.resource_methods.pop(self.http_method, None)
@@ -385,28 +312,10 @@ def _put_integration(backend: APIGatewayBackend, api_id: str, resource_id: str, 
 
 
 class RequestValidatorModel(_ApiPart, CloudFormationModel):
-    def __init__(self, account_id: str, region: str, api_id: str, validator_id: str) -> None:
-        self.account_id, self.region, self.api_id = account_id, region, api_id
-        self.validator_id = validator_id
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.validator_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::RequestValidator"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "RequestValidatorId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        return self.validator_id
+    cfn_type = "AWS::ApiGateway::RequestValidator"
+    name_property = "Name"
+    collection = "request_validators"
+    attributes = {"RequestValidatorId": "key"}
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -422,34 +331,13 @@ class RequestValidatorModel(_ApiPart, CloudFormationModel):
         )
         return cls(account_id, region_name, api.id, validator.id)
 
-    def delete(self, account_id: str, region: str) -> None:
-        api = self._api_or_none()
-        if api is not None:
-            api.request_validators.pop(self.validator_id, None)
-
 
 class ModelModel(_ApiPart, CloudFormationModel):
     """``AWS::ApiGateway::Model``: a request body schema (Ref is its name)."""
 
-    def __init__(self, account_id: str, region: str, api_id: str, name: str) -> None:
-        self.account_id, self.region, self.api_id = account_id, region, api_id
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Model"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+    cfn_type = "AWS::ApiGateway::Model"
+    name_property = "Name"
+    collection = "models"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -466,32 +354,14 @@ class ModelModel(_ApiPart, CloudFormationModel):
                       content_type=properties.get("ContentType", "application/json"))
         return cls(account_id, region_name, api.id, name)
 
-    def delete(self, account_id: str, region: str) -> None:
-        api = self._api_or_none()
-        if api is not None:
-            api.models.pop(self.name, None)
-
 
 class GatewayResponseModel(_ApiPart, CloudFormationModel):
-    def __init__(self, account_id: str, region: str, api_id: str, response_type: str) -> None:
-        self.account_id, self.region, self.api_id = account_id, region, api_id
-        self.response_type = response_type
+    cfn_type = "AWS::ApiGateway::GatewayResponse"
+    collection = "gateway_responses"
 
     @property
     def physical_resource_id(self) -> str:
-        return f"{self.api_id}|{self.response_type}"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::GatewayResponse"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+        return f"{self.api_id}|{self.key}"
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
@@ -509,14 +379,11 @@ class GatewayResponseModel(_ApiPart, CloudFormationModel):
         )
         return cls(account_id, region_name, api.id, response_type)
 
-    def delete(self, account_id: str, region: str) -> None:
-        api = self._api_or_none()
-        if api is not None:
-            api.gateway_responses.pop(self.response_type, None)
 
-
-class AccountModel(CloudFormationModel):
+class AccountModel(ResourceModel, CloudFormationModel):
     """``AWS::ApiGateway::Account``: the region's CloudWatch role setting."""
+
+    cfn_type = "AWS::ApiGateway::Account"
 
     def __init__(self, account_id: str, region: str) -> None:
         self.account_id, self.region = account_id, region
@@ -524,21 +391,6 @@ class AccountModel(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return f"{self.account_id}-{self.region}-apigateway-account"
-
-    def is_created(self) -> bool:
-        return True
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Account"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from local.services.errors import ServiceError
 
-class EC2Error(Exception):
+
+class EC2Error(ServiceError):
     code = "InvalidParameterValue"
     status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidParameterValue(EC2Error):

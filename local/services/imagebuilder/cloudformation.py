@@ -20,6 +20,8 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 
+from local.cloudformation.base import ResourceModel
+
 from . import responses
 from .exceptions import ImageBuilderError
 from .models import (
@@ -57,16 +59,16 @@ def _convert(key: str, value: Any) -> Any:
     return value
 
 
-class _ImageBuilderResource:
-    """What the stack keeps: the ARN and name of a resource in the backend.
-
-    A mixin: each concrete type below must subclass ``CloudFormationModel``
-    directly, because moto registers direct subclasses only."""
+class _ImageBuilderResource(ResourceModel):
+    """What the stack keeps: the ARN and name of a resource in the backend,
+    and the values of its ``Fn::GetAtt`` attributes (here mapped to keys of
+    the resource's body)."""
 
     kind = ""
     create_operation = ""
     update_operation: str | None = None
     arn_member = ""
+    name_property = "Name"
     attributes: dict[str, str] = {"Arn": "arn", "Name": "name"}
 
     def __init__(self, arn: str, name: str, body: dict[str, Any]) -> None:
@@ -77,14 +79,6 @@ class _ImageBuilderResource:
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.attributes
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name not in self.attributes:
@@ -136,62 +130,44 @@ class _ImageBuilderResource:
             if self.arn in ib.resources:
                 ib.delete(self.kind, self.arn)
 
-    def is_created(self) -> bool:
-        return True
-
 
 class ImageBuilderComponent(_ImageBuilderResource, CloudFormationModel):
+    cfn_type = "AWS::ImageBuilder::Component"
     kind = COMPONENT
     create_operation = "CreateComponent"
     arn_member = "componentBuildVersionArn"
     attributes = {"Arn": "arn", "Name": "name", "Type": "type", "Encrypted": "encrypted"}
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ImageBuilder::Component"
-
 
 class ImageBuilderImageRecipe(_ImageBuilderResource, CloudFormationModel):
+    cfn_type = "AWS::ImageBuilder::ImageRecipe"
     kind = IMAGE_RECIPE
     create_operation = "CreateImageRecipe"
     arn_member = "imageRecipeArn"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ImageBuilder::ImageRecipe"
-
 
 class ImageBuilderInfrastructureConfiguration(_ImageBuilderResource, CloudFormationModel):
+    cfn_type = "AWS::ImageBuilder::InfrastructureConfiguration"
     kind = INFRASTRUCTURE_CONFIGURATION
     create_operation = "CreateInfrastructureConfiguration"
     update_operation = "UpdateInfrastructureConfiguration"
     arn_member = "infrastructureConfigurationArn"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ImageBuilder::InfrastructureConfiguration"
-
 
 class ImageBuilderDistributionConfiguration(_ImageBuilderResource, CloudFormationModel):
+    cfn_type = "AWS::ImageBuilder::DistributionConfiguration"
     kind = DISTRIBUTION_CONFIGURATION
     create_operation = "CreateDistributionConfiguration"
     update_operation = "UpdateDistributionConfiguration"
     arn_member = "distributionConfigurationArn"
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ImageBuilder::DistributionConfiguration"
-
 
 class ImageBuilderImagePipeline(_ImageBuilderResource, CloudFormationModel):
+    cfn_type = "AWS::ImageBuilder::ImagePipeline"
     kind = IMAGE_PIPELINE
     create_operation = "CreateImagePipeline"
     update_operation = "UpdateImagePipeline"
     arn_member = "imagePipelineArn"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ImageBuilder::ImagePipeline"
 
 
 TYPES = (ImageBuilderComponent, ImageBuilderImageRecipe, ImageBuilderInfrastructureConfiguration,

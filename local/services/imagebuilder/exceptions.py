@@ -4,14 +4,12 @@ would handle."""
 
 from __future__ import annotations
 
+from local.services.errors import ServiceError
 
-class ImageBuilderError(Exception):
+
+class ImageBuilderError(ServiceError):
     code = "ServiceException"
     status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ResourceNotFoundException(ImageBuilderError):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from local.services.errors import ServiceError
 
-class Inspector2Error(Exception):
+
+class Inspector2Error(ServiceError):
     code = "InternalServerException"
     status = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
     def body(self) -> dict[str, Any]:
         return {"message": self.message}
