@@ -393,13 +393,19 @@ def test_seeds_and_a_report_in_progress_survive_a_restore(local_cloud, inspector
 
     previous = clock.time_scale()
     clock.set_time_scale(0.002)
+    # The job takes 1.5 s longer, so it is surely still running while the
+    # state is saved and restored, even on a loaded machine.
+    faults.set_fault("inspector2", "delay", "CreateFindingsReport", seconds=750)
     try:
         report_id = inspector.create_findings_report(reportFormat="JSON", s3Destination=destination,
                                                      filterCriteria=by_resource(scanned_instance["instance"]))[
             "reportId"]
+        assert inspector.get_findings_report_status(reportId=report_id)["status"] == "IN_PROGRESS"
         models.set_state(pickle.loads(pickle.dumps(models.get_state())))  # what a restart does
 
-        assert finished(lambda: inspector.get_findings_report_status(reportId=report_id))["status"] == "SUCCEEDED"
+        final = finished(lambda: inspector.get_findings_report_status(reportId=report_id))
+        assert final["status"] == "SUCCEEDED", final
         assert len(inspector.list_findings(filterCriteria=by_resource(scanned_instance["instance"]))["findings"]) == 3
     finally:
+        faults.clear("inspector2")
         clock.set_time_scale(previous)
