@@ -12,6 +12,12 @@ wrong, backed by moto's own apigateway backend.
   CORS preflight has none) and drops request parameters, models and the
   validator.
 
+Every type also updates, as a stack update applies it on AWS: a RestApi
+imports its changed ``Body`` again (``Mode`` merge by default, or
+overwrite), a sub-resource is changed in place (keeping the id others hold)
+unless a property that requires replacement (its ``RestApiId``, a name)
+changed, in which case it is replaced.
+
 Importing this module registers the types: each class is a direct subclass
 of moto's ``CloudFormationModel``, defined after moto's own, so it wins
 moto's type map (the server imports it before the first stack).
@@ -28,7 +34,7 @@ from moto.core.common_models import CloudFormationModel
 
 from local.cloudformation.base import CreatedAgainOnUpdate, ReplacedOnUpdate, ResourceModel
 
-from local.services.apigateway.openapi import OpenApiError, import_document, load_document
+from local.services.apigateway.openapi import IMPORT_MODES, OpenApiError, import_document, load_document
 
 
 class ApiGatewayTemplateError(ValueError):
@@ -67,12 +73,23 @@ def _definition(properties: dict[str, Any], account_id: str) -> dict[str, Any] |
     return load_document(key.value)
 
 
+def _import_mode(properties: dict[str, Any], default: str) -> str:
+    """How a definition is imported: CloudFormation merges a changed body
+    into the API unless ``Mode`` says overwrite."""
+    mode = str(properties.get("Mode") or default).lower()
+    if mode not in IMPORT_MODES:
+        raise ApiGatewayTemplateError(
+            f"AWS::ApiGateway::RestApi: Mode {properties.get('Mode')!r} is not one of: {', '.join(IMPORT_MODES)}"
+        )
+    return mode
+
+
 def _apply_rest_api(backend: APIGatewayBackend, api: Any, properties: dict[str, Any],
-                    account_id: str) -> None:
+                    account_id: str, mode: str = "overwrite") -> None:
     try:
         document = _definition(properties, account_id)
         if document is not None:
-            import_document(backend, api, document)
+            import_document(backend, api, document, mode)
     except OpenApiError as error:
         raise ApiGatewayTemplateError(f"AWS::ApiGateway::RestApi {api.name}: {error}") from None
     if properties.get("BinaryMediaTypes"):
@@ -120,7 +137,7 @@ class RestApiModel(CloudFormationModel):
             disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint"),
         )
         try:
-            _apply_rest_api(backend, api, properties, account_id)
+            _apply_rest_api(backend, api, properties, account_id, _import_mode(properties, "overwrite"))
         except Exception:
             backend.apis.pop(api.id, None)
             raise
@@ -132,9 +149,10 @@ class RestApiModel(CloudFormationModel):
         account_id: str, region_name: str,
     ) -> Any:
         properties = cloudformation_json.get("Properties") or {}
+        mode = _import_mode(properties, "merge")
         if properties.get("Name"):
             original_resource.name = properties["Name"]
-        _apply_rest_api(_backend(account_id, region_name), original_resource, properties, account_id)
+        _apply_rest_api(_backend(account_id, region_name), original_resource, properties, account_id, mode)
         return original_resource
 
     @classmethod
@@ -163,8 +181,47 @@ class _ApiPart(ResourceModel):
         if api is not None:
             getattr(api, self.collection).pop(self.key, None)
 
+    def entry(self) -> Any:
+        """The backend's object this resource stands for, or None once it
+        (or its API) is gone."""
+        api = _backend(self.account_id, self.region).apis.get(self.api_id)
+        return getattr(api, self.collection).get(self.key) if api is not None else None
 
-class DeploymentModel(_ApiPart, CreatedAgainOnUpdate, CloudFormationModel):
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> Any:
+        """Change the entry in place when it stays the same entry of the
+        same API; replace it otherwise (as CloudFormation does when a
+        property requiring replacement changes)."""
+        properties = cloudformation_json.get("Properties") or {}
+        entry = original_resource.entry()
+        if entry is not None and str(properties.get("RestApiId")) == original_resource.api_id \
+                and original_resource.keeps_key(properties):
+            original_resource.change(entry, properties)
+            return original_resource
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            original_resource.replacement_name(new_resource_name, properties), cloudformation_json,
+            account_id, region_name,
+        )
+
+    def keeps_key(self, properties: dict[str, Any]) -> bool:
+        """Whether the new properties still name this entry."""
+        return True
+
+    def change(self, entry: Any, properties: dict[str, Any]) -> None:
+        """Apply the new properties to the backend's entry."""
+        raise NotImplementedError
+
+    def replacement_name(self, new_resource_name: str, properties: dict[str, Any]) -> str:
+        """The name a replacement is created with when the template gives
+        none (moto generates a new random one on every update)."""
+        return new_resource_name
+
+
+class DeploymentModel(_ApiPart, CloudFormationModel):
     cfn_type = "AWS::ApiGateway::Deployment"
     collection = "deployments"
     attributes = {"DeploymentId": "key"}
@@ -186,8 +243,17 @@ class DeploymentModel(_ApiPart, CreatedAgainOnUpdate, CloudFormationModel):
         )
         return cls(account_id, region_name, api_id, deployment.id)
 
+    def keeps_key(self, properties: dict[str, Any]) -> bool:
+        # A deployment is a snapshot: only its description changes in place.
+        entry = self.entry()
+        return properties.get("StageName") == getattr(entry, "stage_name", None) \
+            and not properties.get("StageDescription")
 
-class StageModel(_ApiPart, CreatedAgainOnUpdate, CloudFormationModel):
+    def change(self, entry: Any, properties: dict[str, Any]) -> None:
+        entry.description = properties.get("Description", "")
+
+
+class StageModel(_ApiPart, CloudFormationModel):
     cfn_type = "AWS::ApiGateway::Stage"
     name_property = "StageName"
     collection = "stages"
@@ -223,6 +289,27 @@ class StageModel(_ApiPart, CreatedAgainOnUpdate, CloudFormationModel):
                 tracing_enabled=properties.get("TracingEnabled"),
             )
         return cls(account_id, region_name, api.id, stage_name)
+
+    def keeps_key(self, properties: dict[str, Any]) -> bool:
+        return (properties.get("StageName") or self.key) == self.key
+
+    def change(self, entry: Any, properties: dict[str, Any]) -> None:
+        deployment_id = properties.get("DeploymentId")
+        deployment_id = getattr(deployment_id, "id", deployment_id)
+        api = _api(self.account_id, self.region, self.api_id, "AWS::ApiGateway::Stage")
+        if deployment_id and deployment_id not in api.deployments:
+            raise ApiGatewayTemplateError(
+                f"AWS::ApiGateway::Stage {self.key}: DeploymentId {deployment_id!r} names no deployment of "
+                f"REST API {api.id}"
+            )
+        entry.deployment_id = deployment_id
+        entry.variables = properties.get("Variables") or {}
+        entry.description = properties.get("Description", "")
+        entry.tracing_enabled = properties.get("TracingEnabled")
+        entry.tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or []} or None
+
+    def replacement_name(self, new_resource_name: str, properties: dict[str, Any]) -> str:
+        return properties.get("StageName") or self.key
 
 
 class MethodModel(ReplacedOnUpdate, ResourceModel, CloudFormationModel):
@@ -331,6 +418,11 @@ class RequestValidatorModel(_ApiPart, CloudFormationModel):
         )
         return cls(account_id, region_name, api.id, validator.id)
 
+    def change(self, entry: Any, properties: dict[str, Any]) -> None:
+        entry.name = properties.get("Name") or entry.name
+        entry.validate_request_body = bool(properties.get("ValidateRequestBody"))
+        entry.validate_request_parameters = bool(properties.get("ValidateRequestParameters"))
+
 
 class ModelModel(_ApiPart, CloudFormationModel):
     """``AWS::ApiGateway::Model``: a request body schema (Ref is its name)."""
@@ -353,6 +445,20 @@ class ModelModel(_ApiPart, CloudFormationModel):
                       schema=schema if isinstance(schema, str) else json.dumps(schema),
                       content_type=properties.get("ContentType", "application/json"))
         return cls(account_id, region_name, api.id, name)
+
+    def keeps_key(self, properties: dict[str, Any]) -> bool:
+        return (properties.get("Name") or self.key) == self.key
+
+    def change(self, entry: Any, properties: dict[str, Any]) -> None:
+        schema = properties.get("Schema") or {}
+        api = _api(self.account_id, self.region, self.api_id, "AWS::ApiGateway::Model")
+        api.add_model(name=self.key, description=properties.get("Description", ""),
+                      schema=schema if isinstance(schema, str) else json.dumps(schema),
+                      content_type=properties.get("ContentType", "application/json"))
+
+    def replacement_name(self, new_resource_name: str, properties: dict[str, Any]) -> str:
+        # Without a Name the model keeps the one it was created with.
+        return properties.get("Name") or self.key
 
 
 class GatewayResponseModel(_ApiPart, CloudFormationModel):
@@ -379,8 +485,20 @@ class GatewayResponseModel(_ApiPart, CloudFormationModel):
         )
         return cls(account_id, region_name, api.id, response_type)
 
+    def keeps_key(self, properties: dict[str, Any]) -> bool:
+        return str(properties.get("ResponseType")) == self.key
 
-class AccountModel(ResourceModel, CloudFormationModel):
+    def change(self, entry: Any, properties: dict[str, Any]) -> None:
+        api = _api(self.account_id, self.region, self.api_id, "AWS::ApiGateway::GatewayResponse")
+        api.put_gateway_response(
+            response_type=self.key,
+            status_code=properties.get("StatusCode"),
+            response_parameters=properties.get("ResponseParameters") or {},
+            response_templates=properties.get("ResponseTemplates") or {},
+        )
+
+
+class AccountModel(CreatedAgainOnUpdate, ResourceModel, CloudFormationModel):
     """``AWS::ApiGateway::Account``: the region's CloudWatch role setting."""
 
     cfn_type = "AWS::ApiGateway::Account"

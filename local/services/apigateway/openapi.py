@@ -87,17 +87,33 @@ def to_draft4(schema: Any, api_id: str) -> Any:
     return converted
 
 
-class OpenApiImporter:
-    """Builds one REST API of moto's backend from an OpenAPI document."""
+IMPORT_MODES = ("overwrite", "merge")
 
-    def __init__(self, backend: Any, api: Any, document: dict[str, Any]) -> None:
+
+class OpenApiImporter:
+    """Builds one REST API of moto's backend from an OpenAPI document.
+
+    ``overwrite`` replaces whatever the API held; ``merge`` (what
+    CloudFormation applies when a RestApi's ``Body`` changes, unless its
+    ``Mode`` says otherwise) adds and updates what the document describes
+    and keeps the rest, such as methods other stack resources attached.
+    """
+
+    def __init__(self, backend: Any, api: Any, document: dict[str, Any], mode: str = "overwrite") -> None:
+        if mode not in IMPORT_MODES:
+            raise OpenApiError(f"import mode {mode!r} is not one of: {', '.join(IMPORT_MODES)}")
         self.backend = backend
         self.api = api
         self.document = document
+        self.mode = mode
         self._validator_ids: dict[str, str] = {}
 
     def run(self) -> None:
-        self._reset()
+        if self.mode == "overwrite":
+            self._reset()
+        else:
+            self._validator_ids = {validator.name: validator.id
+                                   for validator in self.api.request_validators.values()}
         info = self.document.get("info") or {}
         if info.get("description") and not self.api.description:
             self.api.description = info["description"]
@@ -153,10 +169,16 @@ class OpenApiImporter:
     def _import_validators(self) -> None:
         validators = self.document.get("x-amazon-apigateway-request-validators") or {}
         for name, settings in validators.items():
+            validate_body = bool(settings.get("validateRequestBody"))
+            validate_parameters = bool(settings.get("validateRequestParameters"))
+            existing = self.api.request_validators.get(self._validator_ids.get(name, ""))
+            if existing is not None:
+                # Merging keeps the validator's id, which methods hold.
+                existing.validate_request_body = validate_body
+                existing.validate_request_parameters = validate_parameters
+                continue
             validator = self.api.create_request_validator(
-                name=name,
-                validateRequestBody=bool(settings.get("validateRequestBody")),
-                validateRequestParameters=bool(settings.get("validateRequestParameters")),
+                name=name, validateRequestBody=validate_body, validateRequestParameters=validate_parameters,
             )
             self._validator_ids[name] = validator.id
 
@@ -304,6 +326,7 @@ class OpenApiImporter:
             )
 
 
-def import_document(backend: Any, api: Any, document: dict[str, Any]) -> None:
-    """Replace ``api``'s routes and settings with those of ``document``."""
-    OpenApiImporter(backend, api, document).run()
+def import_document(backend: Any, api: Any, document: dict[str, Any], mode: str = "overwrite") -> None:
+    """Replace (``overwrite``) or update (``merge``) ``api``'s routes and
+    settings with those of ``document``."""
+    OpenApiImporter(backend, api, document, mode).run()
