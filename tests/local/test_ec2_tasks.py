@@ -4,10 +4,10 @@ store-image tasks and image deprecation, through boto3."""
 from __future__ import annotations
 
 import struct
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import boto3
@@ -16,6 +16,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local import clock, faults
+from tests.local.polling import eventually
+
+
+# Polling with this module's own pace.
+wait_for = partial(eventually, timeout=10.0, interval=0.02)
 
 
 @pytest.fixture
@@ -61,16 +66,6 @@ def own_ami(ec2: Any, local_cloud: Any) -> str:
     source = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["amzn2-ami-hvm-*"]}])
     return ec2.copy_image(SourceImageId=source["Images"][0]["ImageId"], SourceRegion=local_cloud.region,
                           Name=f"own-{uuid.uuid4().hex[:8]}")["ImageId"]
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def export_task(ec2: Any, task_id: str) -> dict[str, Any]:

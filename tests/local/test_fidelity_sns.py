@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
+
+from tests.local.polling import eventually
+
+
+# Polling with this module's own pace.
+eventually = partial(eventually, interval=0.1)
 
 # Forwards each event it receives to the queue named in its environment.
 FORWARDER = """\
@@ -34,18 +39,6 @@ PUBLISHED_ATTRIBUTES = {
     "digest": {"DataType": "Binary", "BinaryValue": b"\x00\x01\xfe\xff"},
 }
 DIGEST_BASE64 = "AAH+/w=="
-
-
-def eventually(probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1,
-               what: str = "the condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout} s")
-        time.sleep(interval)
 
 
 def unique(prefix: str) -> str:

@@ -9,27 +9,15 @@ import json
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.local.conftest import TEST_TIME_SCALE
+from tests.local.polling import eventually
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/fidelity-state-machine"
 CALLBACK = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
-
-
-def eventually(probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
-               what: str = "the condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout} s")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")

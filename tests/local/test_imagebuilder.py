@@ -8,7 +8,8 @@ import json
 import pickle
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import boto3
@@ -17,6 +18,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local import clock, faults
+from tests.local.polling import eventually
+
+
+# Polling with this module's own pace.
+wait_for = partial(eventually, timeout=10.0, interval=0.02)
 
 COMPONENT_DOCUMENT = """\
 name: install-jq
@@ -54,16 +60,6 @@ def ec2(local_cloud: Any) -> Any:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def finished_image(ib: Any, arn: str) -> dict[str, Any]:

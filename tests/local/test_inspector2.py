@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import boto3
@@ -18,6 +19,11 @@ from werkzeug.wrappers import Request
 
 from local import clock, faults
 from local.services.inspector2 import models, urls
+from tests.local.polling import eventually
+
+
+# Polling with this module's own pace.
+wait_for = partial(eventually, timeout=10.0, interval=0.02)
 
 OPENSSL = {
     "title": "CVE-2023-0286 - openssl", "severity": "HIGH", "inspectorScore": 7.4,
@@ -62,16 +68,6 @@ def new_ami(ec2: Any, region: str) -> str:
 
 def launch(ec2: Any, ami: str) -> str:
     return ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def by_resource(instance_id: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import json
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,19 +19,11 @@ from local.lambda_runtime.event_sources import failed_message_ids
 from local.lambda_runtime.patches import parse_event
 from local.lambda_runtime.runtime import InvocationOutcome
 from tests.local.apps.lambda_app import deployed_lambda_app
+from tests.local.polling import eventually
 
 
-def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.2,
-               what: str = "the condition") -> Any:
-    """Poll ``check`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout} s")
-        time.sleep(interval)
+# Polling with this module's own pace.
+eventually = partial(eventually, timeout=20.0, interval=0.2)
 
 
 @pytest.fixture(scope="module")
