@@ -27,21 +27,24 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.amilifecycle.api import HTTP_METHODS, load_openapi, operations
-from stacks.checks import skip_check
+from stacks.amilifecycle.api_keys import ApiKeySecrets
+from stacks.amilifecycle.functions import FunctionFactory
+from stacks.amilifecycle.logs import LifecycleLogGroups
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
-
-if TYPE_CHECKING:  # the stack imports this module
-    from stacks.amilifecycle.stack import AmiLifecycleStack
+from stacks.amilifecycle.storage import LifecycleTables
+from stacks.checks import skip_check
+from stacks.settings import Settings
 
 API_FUNCTION_ID = "OrchestratorApiFunction"
 API_HANDLER = "api.handle"
@@ -160,27 +163,34 @@ def access_log_format() -> apigateway.AccessLogFormat:
 class OrchestratorApi(Construct):
     """``function`` (serves every route), ``rest_api`` and ``stage``; the API outputs."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stack: "AmiLifecycleStack",
-                 build_state_machine: sfn.IStateMachine | None = None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, functions: FunctionFactory,
+                 tables: LifecycleTables, key: kms.IKey, api_keys: ApiKeySecrets, log_groups: LifecycleLogGroups,
+                 notifications: sns.ITopic, pipeline_arn: str) -> None:
         super().__init__(scope, construct_id)
-        settings = stack.settings
         api_settings = settings.lifecycle.api
         document = load_openapi()
         key_settings = sorted({op.api_key_setting for op in operations(document) if op.api_key_setting})
         key_names = {setting: api_settings.all_key_names[setting] for setting in key_settings}
 
-        environment = {"API_KEY_NAMES_JSON": json.dumps(key_names, separators=(",", ":"))}
-        if build_state_machine is not None:
-            environment["BUILD_STATE_MACHINE_ARN"] = build_state_machine.state_machine_arn
-        self.function = stack.functions.function(
+        self.function = functions.function(
             API_FUNCTION_ID,
             handler=API_HANDLER,
             description="Orchestrator API: every route of openapi.yaml",
             timeout=API_FUNCTION_TIMEOUT,
             memory_size=512,
-            environment=environment,
+            environment={
+                "STATE_TABLE_NAME": tables.state.table_name,
+                "LOOKUP_TABLE_NAME": tables.lookup.table_name,
+                "NOTIFICATION_TOPIC_ARN": notifications.topic_arn,
+                "API_KEY_SECRET_PREFIX": api_keys.prefix,
+                "API_KEY_NAMES_JSON": json.dumps(key_names, separators=(",", ":")),
+                "DEFAULT_SEMVER_SEED": settings.lifecycle.default_semver_seed,
+                "STATE_MACHINE_MAX_WAIT_MINUTES": str(settings.lifecycle.state_machine_max_wait_mins),
+                "IMAGEBUILDER_PIPELINE_ARN": pipeline_arn,
+            },
         )
-        self._grant(stack, key_settings, build_state_machine)
+        self._grant(tables=tables, key=key, api_keys=api_keys, key_settings=key_settings,
+                    notifications=notifications)
 
         stage_name = api_settings.stage_name
         definition = deployable_document(document, function_arn=self.function.function_arn,
@@ -197,7 +207,7 @@ class OrchestratorApi(Construct):
             deploy=True,
             deploy_options=apigateway.StageOptions(
                 stage_name=stage_name,
-                access_log_destination=apigateway.LogGroupLogDestination(stack.log_groups.api_access),
+                access_log_destination=apigateway.LogGroupLogDestination(log_groups.api_access),
                 access_log_format=access_log_format(),
                 tracing_enabled=True,
                 metrics_enabled=True,
@@ -233,29 +243,27 @@ class OrchestratorApi(Construct):
                    "execute-api ARN of every route of the orchestrator API"),
         ])
 
-    def _grant(self, stack: "AmiLifecycleStack", key_settings: list[str],
-               build_state_machine: sfn.IStateMachine | None) -> None:
-        """Least privilege for the routes: lifecycle records, the lookup index, the route keys, the
-        build state machine, and publishing to / subscribing email addresses to the notification topic."""
+    def _grant(self, *, tables: LifecycleTables, key: kms.IKey, api_keys: ApiKeySecrets, key_settings: list[str],
+               notifications: sns.ITopic) -> None:
+        """Least privilege for the routes: lifecycle records, the lookup index, the route keys, and
+        publishing to / subscribing email addresses to the notification topic. The event registry of the
+        stack grants starting the event state machines."""
         function: lambda_.Function = self.function
         # Records are read, conditionally put and listed through the stack tag index; nothing is
         # deleted or scanned. Both tables (and the secrets and topic) use the orchestrator key.
-        stack.tables.state.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
-        stack.tables.lookup.grant(function, "dynamodb:Query")
-        stack.keys.orchestrator.grant_encrypt_decrypt(function)
-        stack.keys.orchestrator.grant(function, "kms:DescribeKey")
+        tables.state.grant(function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+        tables.lookup.grant(function, "dynamodb:Query")
+        key.grant_encrypt_decrypt(function)
+        key.grant(function, "kms:DescribeKey")
         for setting in key_settings:
-            stack.api_keys.by_setting[setting].grant_read(function)
-        if build_state_machine is not None:
-            build_state_machine.grant_start_execution(function)
-        topic = stack.messaging.notifications
-        topic.grant_publish(function)
+            api_keys.by_setting[setting].grant_read(function)
+        notifications.grant_publish(function)
         function.add_to_role_policy(iam.PolicyStatement(
             actions=["sns:ListSubscriptionsByTopic"],
-            resources=[topic.topic_arn],
+            resources=[notifications.topic_arn],
         ))
         function.add_to_role_policy(iam.PolicyStatement(
             actions=["sns:Subscribe"],
-            resources=[topic.topic_arn],
+            resources=[notifications.topic_arn],
             conditions={"StringEquals": {"sns:Protocol": "email"}},
         ))

@@ -3,7 +3,8 @@
 * ``CreationReceiverFn`` consumes the creation receiver queue: it records
   each event result in the lifecycle, assigns the semantic version of a
   built AMI, updates the lookup table and the AMI tags, notifies, answers
-  the state machine's task token and moves on to the next enabled event.
+  the state machine's task token and moves on to the next enabled event
+  (the stack's event registry grants it every state machine).
 * ``ErrorReceiverFn`` consumes the error receiver queue: it marks the event
   in progress as ERROR with the reported cause and notifies the owner.
 * ``NotificationSinkFn`` writes every notification to the event
@@ -16,20 +17,18 @@ receive count, parked in its dead-letter queue.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from stacks.amilifecycle.messaging import RECEIVER_FUNCTION_TIMEOUT, ReceiverQueue
+from stacks.amilifecycle.functions import FunctionFactory
+from stacks.amilifecycle.messaging import RECEIVER_FUNCTION_TIMEOUT, LifecycleMessaging, ReceiverQueue
+from stacks.amilifecycle.storage import LifecycleTables
 from stacks.tagger.stack import TAGGER_SESSION_NAME
-
-if TYPE_CHECKING:  # the stack imports this module
-    from stacks.amilifecycle.stack import AmiLifecycleStack
 
 RECEIVER_BATCH_SIZE = 10
 # At most this many receiver invocations at once per queue: enough for bursts of results, few enough
@@ -40,18 +39,23 @@ RECEIVER_MAX_CONCURRENCY = 10
 class Receivers(Construct):
     """``creation_receiver``, ``error_receiver`` and ``notification_sink`` functions."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stack: "AmiLifecycleStack") -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, functions: FunctionFactory, tables: LifecycleTables,
+                 messaging: LifecycleMessaging, event_log: logs.ILogGroup, tagger_role_name: str,
+                 distribution_accounts: list[str], default_semver_seed: str) -> None:
         super().__init__(scope, construct_id)
-        self._stack = stack
-        tables, messaging = stack.tables, stack.messaging
-        distribution_accounts = list(stack.settings.image_builder.ami_publishing_target_ids)
-
-        self.creation_receiver = stack.functions.function(
+        notifications = messaging.notifications
+        self.creation_receiver = functions.function(
             "CreationReceiverFn",
             handler="receivers.creation_receiver",
             description="Records AMI creation event results: version, lookup entry, AMI tags, next event",
             timeout=RECEIVER_FUNCTION_TIMEOUT,
             environment={
+                "STATE_TABLE_NAME": tables.state.table_name,
+                "SEMVER_SEED_TABLE_NAME": tables.semver_seed.table_name,
+                "LOOKUP_TABLE_NAME": tables.lookup.table_name,
+                "NOTIFICATION_TOPIC_ARN": notifications.topic_arn,
+                "DEFAULT_SEMVER_SEED": default_semver_seed,
+                "TAGGER_ROLE_NAME": tagger_role_name,
                 "DISTRIBUTION_ACCOUNTS": ",".join(distribution_accounts),
                 "TAGGER_SESSION_NAME": TAGGER_SESSION_NAME,
             },
@@ -60,40 +64,40 @@ class Receivers(Construct):
         tables.state.grant_read_write_data(self.creation_receiver)
         tables.semver_seed.grant_read_write_data(self.creation_receiver)
         tables.lookup.grant_read_write_data(self.creation_receiver)
-        messaging.notifications.grant_publish(self.creation_receiver)
+        notifications.grant_publish(self.creation_receiver)
         self.creation_receiver.add_to_role_policy(iam.PolicyStatement(
             sid="TagBuiltImages",
             actions=["ec2:CreateTags"],
             resources=[f"arn:{cdk.Aws.PARTITION}:ec2:*::image/*"],
         ))
-        # Results arrive with the task token of the state machine that sent them.
-        stack.build_event.state_machine.grant_task_response(self.creation_receiver)
         if distribution_accounts:
             self.creation_receiver.add_to_role_policy(iam.PolicyStatement(
                 sid="TagImagesInDistributionAccounts",
                 actions=["sts:AssumeRole"],
-                resources=[f"arn:{cdk.Aws.PARTITION}:iam::{account}:role/{stack.tagger.role.role_name}"
+                resources=[f"arn:{cdk.Aws.PARTITION}:iam::{account}:role/{tagger_role_name}"
                            for account in distribution_accounts],
             ))
 
-        self.error_receiver = stack.functions.function(
+        self.error_receiver = functions.function(
             "ErrorReceiverFn",
             handler="receivers.error_receiver",
             description="Records lifecycle event errors on the event in progress and notifies the owner",
             timeout=RECEIVER_FUNCTION_TIMEOUT,
+            environment={"STATE_TABLE_NAME": tables.state.table_name,
+                         "NOTIFICATION_TOPIC_ARN": notifications.topic_arn},
         )
         self._consume(self.error_receiver, messaging.error_receiver)
         tables.state.grant_read_write_data(self.error_receiver)
-        messaging.notifications.grant_publish(self.error_receiver)
+        notifications.grant_publish(self.error_receiver)
 
-        event_log = stack.log_groups.event_notifications
-        self.notification_sink = stack.functions.function(
+        self.notification_sink = functions.function(
             "NotificationSinkFn",
             handler="notification_sink.handle",
             description="Writes every lifecycle notification to its lifecycle's log stream",
+            environment={"EVENT_LOG_GROUP_NAME": event_log.log_group_name},
         )
         event_log.grant_write(self.notification_sink)
-        messaging.notifications.add_subscription(subscriptions.LambdaSubscription(self.notification_sink))
+        notifications.add_subscription(subscriptions.LambdaSubscription(self.notification_sink))
 
     @staticmethod
     def _consume(function: lambda_.Function, receiver: ReceiverQueue) -> None:

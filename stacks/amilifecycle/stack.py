@@ -14,7 +14,7 @@ from constructs import Construct
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
 from stacks.amilifecycle.api_keys import ApiKeySecrets
-from stacks.amilifecycle.build_event import BuildEvent
+from stacks.amilifecycle.events import BuildEvent, EventProps, EventRegistry
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
 from stacks.amilifecycle.logs import LifecycleLogGroups
@@ -27,6 +27,7 @@ from stacks.network.stack import NetworkStack
 from stacks.settings import Settings
 from stacks.tagger.stack import TaggerStack
 from stacks.vmdk_export.stack import VmdkExportStack
+from stacks.vocabulary import EventName
 
 
 class AmiLifecycleStack(cdk.Stack):
@@ -65,32 +66,43 @@ class AmiLifecycleStack(cdk.Stack):
             vpc=network.vpc,
             key=key,
             log_retention=self.log_groups.retention,
-            common_environment=self._function_environment(),
+            common_environment={"STACK_TAG": settings.stack_tag},
         )
-        self.build_event = BuildEvent(self, "BuildEvent", stack=self)
-        self.receivers = Receivers(self, "Receivers", stack=self)
-        self.api = OrchestratorApi(self, "Api", stack=self, build_state_machine=self.build_event.state_machine)
+        self.events = EventRegistry(self._events())
+        self.build_event = self.events.by_event(EventName.BUILD_AMI)
+        self.receivers = Receivers(
+            self, "Receivers", functions=self.functions, tables=self.tables, messaging=self.messaging,
+            event_log=self.log_groups.event_notifications, tagger_role_name=tagger.role.role_name,
+            distribution_accounts=list(settings.image_builder.ami_publishing_target_ids),
+            default_semver_seed=settings.lifecycle.default_semver_seed)
+        self.api = OrchestratorApi(
+            self, "Api", settings=settings, functions=self.functions, tables=self.tables, key=key,
+            api_keys=self.api_keys, log_groups=self.log_groups, notifications=self.messaging.notifications,
+            pipeline_arn=image_builder.pipeline_arn)
+        # Every function that starts events may start every event's state machine; the receivers also
+        # answer their task tokens (results arrive with the token of the execution that sent them).
+        for starter in (self.api.function, self.receivers.creation_receiver):
+            self.events.grant_start(starter)
+        self.events.grant_task_response(self.receivers.creation_receiver)
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
-    def _function_environment(self) -> dict[str, str]:
-        """What every function reads at cold start (orchestrator/config.py)."""
-        settings, tables, messaging = self.settings, self.tables, self.messaging
-        return {
-            "STACK_TAG": settings.stack_tag,
-            "STATE_TABLE_NAME": tables.state.table_name,
-            "SEMVER_SEED_TABLE_NAME": tables.semver_seed.table_name,
-            "LOOKUP_TABLE_NAME": tables.lookup.table_name,
-            "NOTIFICATION_TOPIC_ARN": messaging.notifications.topic_arn,
-            "CREATION_RECEIVER_QUEUE_URL": messaging.creation_receiver.queue.queue_url,
-            "PATCH_RECEIVER_QUEUE_URL": messaging.patch_receiver.queue.queue_url,
-            "ERROR_RECEIVER_QUEUE_URL": messaging.error_receiver.queue.queue_url,
-            "API_KEY_SECRET_PREFIX": self.api_keys.prefix,
-            "DEFAULT_SEMVER_SEED": settings.lifecycle.default_semver_seed,
-            "STATE_MACHINE_MAX_WAIT_MINUTES": str(settings.lifecycle.state_machine_max_wait_mins),
-            "TAGGER_ROLE_NAME": self.tagger.role.role_name,
-            "IMAGEBUILDER_PIPELINE_ARN": self.image_builder.pipeline_arn,
-            "EVENT_LOG_GROUP_NAME": self.log_groups.event_notifications.log_group_name,
-        }
+    def _events(self) -> list:
+        """One construct per event state machine (stacks/amilifecycle/events/)."""
+        settings, machines = self.settings, self.settings.lifecycle.state_machines
+        props = EventProps(
+            stack_tag=settings.stack_tag,
+            functions=self.functions,
+            log_groups=self.log_groups,
+            creation_receiver=self.messaging.creation_receiver.queue,
+            patch_receiver=self.messaging.patch_receiver.queue,
+            error_receiver=self.messaging.error_receiver.queue,
+            receiver_timeout=cdk.Duration.minutes(settings.lifecycle.creation_receiver_timeout_mins),
+        )
+        return [
+            BuildEvent(self, "BuildEvent", props=props, timeout=cdk.Duration.minutes(machines.build_mins),
+                       pipeline_arn=self.image_builder.pipeline_arn, image_builder_topic=self.image_builder.topic,
+                       key=self.keys.orchestrator),
+        ]
 
     def _outputs(self) -> list[Output]:
         tables, buckets, messaging = self.tables, self.buckets, self.messaging

@@ -68,7 +68,7 @@ class Cloud:
             "TAGGER_ROLE_NAME": "amiLifecycleImageTaggerRole-main",
             "IMAGEBUILDER_PIPELINE_ARN": PIPELINE_ARN,
             "EVENT_LOG_GROUP_NAME": "/ami-lifecycles/main/event-notifications",
-            "BUILD_STATE_MACHINE_ARN": self.state_machine_arn,
+            "EVENT_STATE_MACHINES_JSON": json.dumps({"BUILD_AMI": self.state_machine_arn}),
             "API_KEY_NAMES_JSON": json.dumps(self.key_names),
         }
         env.update(overrides)

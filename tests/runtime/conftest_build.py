@@ -22,7 +22,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from stacks.amilifecycle.build_event import BUILD_WAITS_PARTITION_KEY, BUILD_WAITS_TTL_ATTRIBUTE
+from stacks.amilifecycle.events.build import BUILD_WAITS_PARTITION_KEY, BUILD_WAITS_TTL_ATTRIBUTE
 from tests.runtime.conftest import ACCOUNT, PIPELINE_ARN, REGION, STACK_TAG, Cloud, create_body
 
 IMAGE_RECIPE_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image-recipe/ami-lifecycle-image-recipe-main/1.0.0"

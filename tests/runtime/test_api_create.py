@@ -89,6 +89,7 @@ def test_the_build_execution_has_a_deterministic_name_and_a_plain_json_input(api
         "lifecycle_id": lifecycle_id, "stack_tag": STACK_TAG, "imagebuilder_pipeline_arn": PIPELINE_ARN,
         "product_ver": "2.4.1", "product_name": "payments-service",
         "commit_ref": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+        "event": "BUILD_AMI", "operation_type": "ami-creation", "attempt": 1,
     }
 
 
@@ -196,7 +197,7 @@ def test_a_base64_encoded_body_is_decoded(api, cloud):
 # ---------------------------------------------------------------- capabilities
 
 def test_without_a_build_state_machine_creation_is_501_and_nothing_is_written(api, cloud, monkeypatch):
-    monkeypatch.delenv("BUILD_STATE_MACHINE_ARN")
+    monkeypatch.setenv("EVENT_STATE_MACHINES_JSON", "{}")
     api.reset_application()
     answer = create(api, cloud)
     assert answer.status == 501
@@ -206,7 +207,7 @@ def test_without_a_build_state_machine_creation_is_501_and_nothing_is_written(ap
 
 def test_a_build_that_cannot_start_is_500_and_the_lifecycle_shows_why(api, cloud, monkeypatch):
     missing = cloud.state_machine_arn.rsplit(":", 1)[0] + ":does-not-exist"
-    monkeypatch.setenv("BUILD_STATE_MACHINE_ARN", missing)
+    monkeypatch.setenv("EVENT_STATE_MACHINES_JSON", json.dumps({"BUILD_AMI": missing}))
     api.reset_application()
     inbox = queue_for(cloud, "team@example.com")
 

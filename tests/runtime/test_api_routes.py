@@ -15,7 +15,6 @@ from .conftest import REGION, STACK_TAG, api_event, call, create_body
 
 LIFECYCLE_ID = "3f0c2a56-8a47-4c1e-9d5b-2f4e8c7a1b90"
 NOT_YET = [
-    ("PUT", "/ami-creation/lifecycles", "ami_creation_put_secret_name"),
     ("POST", "/ami-creation/lifecycles/{lifecycle-id}/certify", "ami_creation_qa_certification_secret_name"),
     ("POST", "/ami-creation/lifecycles/{lifecycle-id}/approve", "ami_creation_mark_for_production_secret_name"),
     ("POST", "/ami-patch/lifecycles", "ami_patch_post_secret_name"),
@@ -114,7 +113,7 @@ def test_an_unexpected_failure_is_a_bare_500_with_the_request_id_and_an_error_no
     queue = sqs.create_queue(QueueName="everything")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("sns", region_name=REGION).subscribe(TopicArn=cloud.topic_arn, Protocol="sqs", Endpoint=arn)
-    service = api.application().service
+    service = api.application().lifecycles
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("database password is hunter2")

@@ -170,7 +170,7 @@ def test_an_event_within_the_maximum_wait_is_left_alone(api, cloud):
 def test_flagging_a_timeout_never_overwrites_a_concurrent_update(api, cloud):
     lifecycle_id = create(api, cloud)
     set_started(cloud, lifecycle_id, datetime.now(timezone.utc) - timedelta(hours=5))
-    repository = api.application().service.repository
+    repository = api.application().lifecycles.repository
     real_save = repository.save
     raced = []
 
@@ -193,7 +193,7 @@ def test_flagging_a_timeout_never_overwrites_a_concurrent_update(api, cloud):
 # ----------------------------------------------------------------------- lists
 
 def test_a_stack_tags_lifecycles_are_listed_newest_first_in_pages(api, cloud, monkeypatch):
-    service = api.application().service
+    service = api.application().lifecycles
     moments = iter(datetime(2026, 11, 23, 10, minute, tzinfo=timezone.utc) for minute in range(3))
     monkeypatch.setattr(service, "clock", lambda: next(moments))
     ids = [create(api, cloud) for _ in range(3)]

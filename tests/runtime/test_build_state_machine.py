@@ -26,6 +26,7 @@ from orchestrator.adapters.build_waits import BuildWaits
 from orchestrator.adapters.image_builder import ImageBuilder
 from orchestrator.adapters.state_repository import StateRepository
 from orchestrator.adapters.workflows import Workflows
+from orchestrator import bootstrap
 from orchestrator.handlers import build, receivers
 from tests.runtime.conftest import ACCOUNT, PIPELINE_ARN, REGION, STACK_TAG, FakeContext
 from tests.runtime.conftest_build import (BuildCloud, FakeImageBuilder, NotificationInbox, build_cloud,  # noqa: F401
@@ -217,11 +218,9 @@ def wired(build_cloud: BuildCloud, executing_step_functions: None, in_process_la
           monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImageBuilder]:
     """Handlers bound to the mocked account; Image Builder replaced by the stand-in."""
     images = FakeImageBuilder()
-    monkeypatch.setattr(build, "_steps", build.BuildSteps(
-        config=build_cloud.config(), image_builder=ImageBuilder(images),
-        build_waits=BuildWaits(build_cloud.build_waits_table), workflows=Workflows()))
-    monkeypatch.setattr(receivers, "_service", receivers.build_service(build_cloud.config()))
+    bootstrap.install(bootstrap.bootstrap(build_cloud.config(), image_builder=ImageBuilder(images)))
     yield images
+    bootstrap.reset()
 
 
 @pytest.fixture
@@ -253,7 +252,7 @@ def test_a_build_runs_from_pipeline_start_to_a_recorded_versioned_ami(machine: B
     assert built["properties"]["ami_details"][0] == {**built_ami(ami_id), "ami_semver": "1.0.0"}
     assert machine.states_entered(execution) == [
         "Start EC2 Image Builder pipeline execution", WAIT_STATE, "Get AMI details",
-        "Send the build result to the creation receiver", "AMI build event success"]
+        "Send the result to the creation receiver", "Event success"]
 
 
 def test_an_image_build_failure_ends_the_build_as_error_with_the_cause_and_a_notification(
@@ -273,7 +272,7 @@ def test_an_image_build_failure_ends_the_build_as_error_with_the_cause_and_a_not
     assert current["error_message"] == "ImageBuildFailed: Component build failed: yum exited with 1"
     assert "ERROR in AMI_ERROR_RECEIVER event for main" in inbox.subjects()
     assert machine.states_entered(execution)[-4:] == [
-        "Did the image build end?", "Image build failed", "Report the build error", "AMI build event failure"]
+        "Did the image build end?", "Image build failed", "Report the event error", "Event failure"]
 
 
 def test_a_failing_step_is_reported_to_the_error_receiver(machine: BuildMachine, build_cloud: BuildCloud) -> None:

@@ -12,6 +12,7 @@ from orchestrator.adapters.image_builder import ImageBuilder
 from orchestrator.config import ConfigurationError
 from orchestrator.domain.errors import ValidationError
 from orchestrator.domain.results import parse_event_result
+from orchestrator import bootstrap
 from orchestrator.handlers import build
 from tests.runtime.conftest import PIPELINE_ARN, FakeContext
 from tests.runtime.conftest_build import (BuildCloud, FakeImageBuilder, RecordingWorkflows, build_cloud,  # noqa: F401
@@ -35,11 +36,11 @@ def answers() -> RecordingWorkflows:
 def steps(build_cloud: BuildCloud, images: FakeImageBuilder, answers: RecordingWorkflows,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The handler module with its collaborators: Image Builder and Step Functions stand-ins, moto DynamoDB."""
-    collaborators = build.BuildSteps(config=build_cloud.config(), image_builder=ImageBuilder(images),
-                                     build_waits=BuildWaits(build_cloud.build_waits_table), workflows=answers,
-                                     clock=lambda: utc())
-    monkeypatch.setattr(build, "_steps", collaborators)
+    bootstrap.install(bootstrap.bootstrap(build_cloud.config(), image_builder=ImageBuilder(images),
+                                          build_waits=BuildWaits(build_cloud.build_waits_table), workflows=answers,
+                                          clock=lambda: utc()))
     yield build
+    bootstrap.reset()
 
 
 def start(steps: Any, execution_name: str = "exec-1") -> str:
@@ -204,16 +205,17 @@ def test_an_available_image_without_amis_is_an_error(steps: Any, images: FakeIma
 
 
 def test_the_wait_needs_the_build_waits_table(build_cloud: BuildCloud, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build, "_steps", build.BuildSteps.from_config(build_cloud.config(BUILD_WAITS_TABLE_NAME="")))
+    bootstrap.install(bootstrap.bootstrap(build_cloud.config(BUILD_WAITS_TABLE_NAME="")))
     with pytest.raises(ConfigurationError, match="BUILD_WAITS_TABLE_NAME"):
         wait(build, "arn:aws:imagebuilder:us-east-1:123456789012:image/r/1.0.0/1")
 
 
 def test_the_other_steps_run_without_the_build_waits_table(build_cloud: BuildCloud, images: FakeImageBuilder,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build, "_steps", build.BuildSteps.from_config(build_cloud.config(BUILD_WAITS_TABLE_NAME="")))
-    monkeypatch.setattr(build.steps(), "image_builder", ImageBuilder(images))
+    bootstrap.install(bootstrap.bootstrap(build_cloud.config(BUILD_WAITS_TABLE_NAME=""),
+                                          image_builder=ImageBuilder(images)))
     assert start(build) in images.images
+    bootstrap.reset()
 
 
 def test_the_steps_read_their_configuration_from_the_environment(build_cloud: BuildCloud) -> None:

@@ -11,6 +11,7 @@ import pytest
 from orchestrator.adapters.lookup_repository import LookupRepository
 from orchestrator.adapters.semver_seeds import SemverSeeds
 from orchestrator.adapters.state_repository import StateRepository
+from orchestrator import bootstrap
 from orchestrator.handlers import receivers
 from tests.runtime.conftest import REGION, FakeContext
 from tests.runtime.conftest_build import (BuildCloud, NotificationInbox, RecordingWorkflows,  # noqa: F401
@@ -31,10 +32,9 @@ def answers() -> RecordingWorkflows:
 @pytest.fixture
 def handler(build_cloud: BuildCloud, answers: RecordingWorkflows, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The receivers module with its service built from the environment; token answers recorded."""
-    service = receivers.build_service(build_cloud.config())
-    service.workflows = answers  # type: ignore[assignment]
-    monkeypatch.setattr(receivers, "_service", service)
+    bootstrap.install(bootstrap.bootstrap(build_cloud.config(), workflows=answers))
     yield receivers
+    bootstrap.reset()
 
 
 def result_message(lifecycle_id: str, ami_id: str, *, token: str | None = "token-1", **changes: Any) -> dict:

@@ -190,11 +190,6 @@ def test_the_api_function_knows_the_key_leaf_of_every_route_and_no_receiver_key(
     assert all(key_names[s] == settings.lifecycle.api.all_key_names[s] for s in key_names)
 
 
-def test_the_api_function_starts_the_build_state_machine(stack, function):
-    variables = function["Properties"]["Environment"]["Variables"]
-    assert variables["BUILD_STATE_MACHINE_ARN"] == {"Ref": logical_id(stack, stack.build_event.state_machine)}
-
-
 def test_api_gateway_may_invoke_the_function_from_this_apis_stage_only(stack, resources, settings):
     function_arn = {"Fn::GetAtt": [logical_id(stack, stack.api.function), "Arn"]}
     [permission] = [p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
@@ -229,11 +224,6 @@ def test_the_function_reads_the_route_keys_and_no_receiver_key(stack, function_s
     receivers = {logical_id(stack, stack.api_keys.by_setting[s]) for s in RECEIVER_KEY_SETTINGS}
     assert readable == expected
     assert not readable & receivers
-
-
-def test_the_function_starts_only_the_build_state_machine(stack, function_statements):
-    [statement] = allowing(function_statements, "states:StartExecution")
-    assert statement["Resource"] == {"Ref": logical_id(stack, stack.build_event.state_machine)}
 
 
 def test_the_function_publishes_to_and_subscribes_emails_on_the_notification_topic_only(stack, function_statements):

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from stacks.amilifecycle.build_event import (BUILD_WAIT_SLICE, LAMBDA_SERVICE_ERRORS, build_state_machine_log_group_name,
-                                             build_wait_slice)
+from stacks.amilifecycle.events.base import LAMBDA_SERVICE_ERRORS, state_machine_log_group_name
+from stacks.amilifecycle.events.build import BUILD_WAIT_SLICE, build_wait_slice
 
-REPORT = "Report the build error"
+REPORT = "Report the event error"
 WAIT = "Wait for the image build notification"
 CHECK = "Check the image build"
 LAMBDA_STEPS = ("Start EC2 Image Builder pipeline execution", WAIT, CHECK, "Get AMI details")
@@ -90,7 +90,7 @@ def test_the_machine_is_traced_and_logs_errors_only_without_execution_data(machi
 def test_the_execution_log_is_encrypted_with_the_orchestrator_key_and_named_by_stack_tag(stack, resources,
                                                                                           settings) -> None:
     [group] = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"
-               and r["Properties"].get("LogGroupName") == build_state_machine_log_group_name(settings.stack_tag)]
+               and r["Properties"].get("LogGroupName") == state_machine_log_group_name(settings.stack_tag, "build")]
     assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [logical_id(stack, stack.keys.orchestrator), "Arn"]}
 
 
@@ -98,9 +98,9 @@ def test_the_steps_run_in_the_documented_order(definition, states) -> None:
     assert definition["StartAt"] == "Start EC2 Image Builder pipeline execution"
     assert states["Start EC2 Image Builder pipeline execution"]["Next"] == WAIT
     assert states[WAIT]["Next"] == "Get AMI details"
-    assert states["Get AMI details"]["Next"] == "Send the build result to the creation receiver"
-    assert states["Send the build result to the creation receiver"]["Next"] == "AMI build event success"
-    assert states["AMI build event success"]["Type"] == "Succeed"
+    assert states["Get AMI details"]["Next"] == "Send the result to the creation receiver"
+    assert states["Send the result to the creation receiver"]["Next"] == "Event success"
+    assert states["Event success"]["Type"] == "Succeed"
 
 
 def test_every_task_but_the_error_report_catches_every_error_into_the_report(states) -> None:
@@ -154,7 +154,7 @@ def test_a_failed_image_is_reported_with_the_images_own_reason(states) -> None:
 
 
 def test_the_result_goes_to_the_creation_receiver_queue_and_waits_for_its_answer(stack, states, settings) -> None:
-    send = states["Send the build result to the creation receiver"]
+    send = states["Send the result to the creation receiver"]
     assert send["Resource"].endswith(":states:::sqs:sendMessage.waitForTaskToken")
     assert send["Parameters"]["QueueUrl"] == f"<{logical_id(stack, stack.messaging.creation_receiver.queue)}>"
     assert send["Parameters"]["MessageBody"] == {"task_token.$": "$$.Task.Token",

@@ -94,11 +94,11 @@ def test_the_creation_receiver_writes_the_three_lifecycle_tables(stack, resource
         assert any(logical_id(stack, table) in resource for resource in written)
 
 
-def test_the_creation_receiver_answers_the_build_state_machines_tokens_only(stack, resources) -> None:
+def test_the_creation_receiver_answers_the_tokens_of_the_event_state_machines_only(stack, resources) -> None:
     statements = role_statements(stack, resources, stack.receivers.creation_receiver)
     answering = [s for s in statements if "states:SendTaskSuccess" in as_list(s["Action"])]
-    assert answering and all(s["Resource"] == {"Ref": logical_id(stack, stack.build_event.state_machine)}
-                             for s in answering)
+    machines = {json.dumps({"Ref": logical_id(stack, event.state_machine)}) for event in stack.events}
+    assert answering and {json.dumps(s["Resource"]) for s in answering} == machines
 
 
 def test_the_error_receiver_touches_only_the_state_table(stack, resources) -> None:

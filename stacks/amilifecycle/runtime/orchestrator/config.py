@@ -1,11 +1,11 @@
 """What a function knows about its deployment, read once from the environment.
 
-Every orchestrator function gets the same common variables (table, queue and
-topic names, the API key secret prefix, ...) from the CDK stack; a few
-functions get more (the API function: the build state machine and the key
-names of its routes). Reading them in one place means a missing or malformed
-variable fails the first invocation with one message naming every problem,
-instead of a KeyError deep inside a request.
+Each function is given only the variables it reads (the stack's constructs
+decide which); :data:`VARIABLES` lists every variable the package knows.
+Reading them in one place means a malformed variable fails the first
+invocation with one message naming every problem, and a variable the
+function was not given fails where it is first needed with a message naming
+it, instead of a KeyError deep inside a request.
 """
 
 from __future__ import annotations
@@ -15,28 +15,33 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from .domain.errors import ValidationError
 from .domain.versioning import parse_version
+from .domain.vocabulary import EventName, parse_event_name
 
-REQUIRED_VARIABLES = (
-    "STACK_TAG",
-    "STATE_TABLE_NAME",
-    "SEMVER_SEED_TABLE_NAME",
-    "LOOKUP_TABLE_NAME",
-    "NOTIFICATION_TOPIC_ARN",
-    "CREATION_RECEIVER_QUEUE_URL",
-    "PATCH_RECEIVER_QUEUE_URL",
-    "ERROR_RECEIVER_QUEUE_URL",
-    "API_KEY_SECRET_PREFIX",
-    "DEFAULT_SEMVER_SEED",
-    "STATE_MACHINE_MAX_WAIT_MINUTES",
-    "TAGGER_ROLE_NAME",
-    "IMAGEBUILDER_PIPELINE_ARN",
-    "EVENT_LOG_GROUP_NAME",
-)
-OPTIONAL_VARIABLES = ("BUILD_STATE_MACHINE_ARN", "BUILD_WAITS_TABLE_NAME", "API_KEY_NAMES_JSON")
+# Every variable, with what it holds. Plain text unless parsed below.
+VARIABLES: Mapping[str, str] = MappingProxyType({
+    "STACK_TAG": "the deployment's stack tag",
+    "STATE_TABLE_NAME": "the lifecycle state table",
+    "SEMVER_SEED_TABLE_NAME": "the semantic version seed table",
+    "LOOKUP_TABLE_NAME": "the AMI lookup table",
+    "NOTIFICATION_TOPIC_ARN": "the lifecycle notification topic",
+    "API_KEY_SECRET_PREFIX": "the Secrets Manager name prefix of the API keys",
+    "API_KEY_NAMES_JSON": "the API key setting -> secret leaf map (JSON object)",
+    "DEFAULT_SEMVER_SEED": "the first semantic version of a stack tag",
+    "STATE_MACHINE_MAX_WAIT_MINUTES": "minutes after which an unfinished event is reported timed out",
+    "TAGGER_ROLE_NAME": "the AMI tagger role assumed in distribution accounts",
+    "DISTRIBUTION_ACCOUNTS": "the distribution account ids (comma-separated)",
+    "TAGGER_SESSION_NAME": "the session name of the assumed tagger role",
+    "IMAGEBUILDER_PIPELINE_ARN": "the Image Builder pipeline that builds AMIs",
+    "EVENT_LOG_GROUP_NAME": "the event notifications log group",
+    "BUILD_WAITS_TABLE_NAME": "the table of pending build waits",
+    "EVENT_STATE_MACHINES_JSON": "the event name -> state machine ARN map (JSON object)",
+})
+# Kept for callers that list what a complete API function environment holds.
+REQUIRED_VARIABLES = ("STACK_TAG",)
 
 
 class ConfigurationError(RuntimeError):
@@ -47,43 +52,27 @@ class ConfigurationError(RuntimeError):
 class RuntimeConfig:
     """The deployment as one function sees it.
 
-    ``api_key_names`` maps a cdk.json key setting (``ami_creation_post_secret_name``)
-    to its secret leaf (``ami_creation_post_api_key``); the secret's name is
-    ``api_key_secret_prefix + leaf``. Optional attributes are ``None`` (or
-    empty) in functions that were not given them.
+    Attributes read a variable the function was given; one it was not given
+    raises :class:`ConfigurationError` naming it. ``api_key_names`` maps a
+    cdk.json key setting (``ami_creation_post_secret_name``) to its secret
+    leaf (``ami_creation_post_api_key``); ``state_machines`` maps an event to
+    the ARN of the state machine that runs it.
     """
 
-    stack_tag: str
-    state_table_name: str
-    semver_seed_table_name: str
-    lookup_table_name: str
-    notification_topic_arn: str
-    creation_receiver_queue_url: str
-    patch_receiver_queue_url: str
-    error_receiver_queue_url: str
-    api_key_secret_prefix: str
-    default_semver_seed: str
-    state_machine_max_wait: timedelta
-    tagger_role_name: str
-    imagebuilder_pipeline_arn: str
-    event_log_group_name: str
-    build_state_machine_arn: str | None = None
-    build_waits_table_name: str | None = None
+    values: Mapping[str, str]
+    state_machine_max_wait_value: timedelta | None = None
     api_key_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    state_machines: Mapping[EventName, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "RuntimeConfig":
         """Read and check the variables; every problem is reported at once."""
         env = os.environ if environ is None else environ
+        values = {name: str(env.get(name) or "").strip() for name in VARIABLES}
+        values = {name: value for name, value in values.items() if value}
         problems: list[str] = []
-        values: dict[str, str] = {}
-        for name in REQUIRED_VARIABLES:
-            value = (env.get(name) or "").strip()
-            if value:
-                values[name] = value
-            else:
-                problems.append(f"{name}: missing (required)")
-
+        if "STACK_TAG" not in values:
+            problems.append("STACK_TAG: missing (required)")
         max_wait = _minutes(values.get("STATE_MACHINE_MAX_WAIT_MINUTES"), problems)
         seed = values.get("DEFAULT_SEMVER_SEED")
         if seed is not None:
@@ -91,29 +80,55 @@ class RuntimeConfig:
                 parse_version(seed, field="DEFAULT_SEMVER_SEED")
             except ValidationError as error:
                 problems.append(error.message)
-        key_names = _key_names(env.get("API_KEY_NAMES_JSON"), problems)
+        key_names = _string_map(values.get("API_KEY_NAMES_JSON"), "API_KEY_NAMES_JSON",
+                                "key setting -> secret leaf", problems)
+        machines: dict[EventName, str] = {}
+        for name, arn in _string_map(values.get("EVENT_STATE_MACHINES_JSON"), "EVENT_STATE_MACHINES_JSON",
+                                     "event name -> state machine ARN", problems).items():
+            try:
+                machines[parse_event_name(name, field="EVENT_STATE_MACHINES_JSON")] = arn
+            except ValidationError as error:
+                problems.append(error.message)
         if problems:
             raise ConfigurationError("function environment is not usable: " + "; ".join(problems))
+        return cls(values=MappingProxyType(values), state_machine_max_wait_value=max_wait,
+                   api_key_names=MappingProxyType(key_names), state_machines=MappingProxyType(machines))
 
-        return cls(
-            stack_tag=values["STACK_TAG"],
-            state_table_name=values["STATE_TABLE_NAME"],
-            semver_seed_table_name=values["SEMVER_SEED_TABLE_NAME"],
-            lookup_table_name=values["LOOKUP_TABLE_NAME"],
-            notification_topic_arn=values["NOTIFICATION_TOPIC_ARN"],
-            creation_receiver_queue_url=values["CREATION_RECEIVER_QUEUE_URL"],
-            patch_receiver_queue_url=values["PATCH_RECEIVER_QUEUE_URL"],
-            error_receiver_queue_url=values["ERROR_RECEIVER_QUEUE_URL"],
-            api_key_secret_prefix=values["API_KEY_SECRET_PREFIX"],
-            default_semver_seed=values["DEFAULT_SEMVER_SEED"],
-            state_machine_max_wait=max_wait or timedelta(0),
-            tagger_role_name=values["TAGGER_ROLE_NAME"],
-            imagebuilder_pipeline_arn=values["IMAGEBUILDER_PIPELINE_ARN"],
-            event_log_group_name=values["EVENT_LOG_GROUP_NAME"],
-            build_state_machine_arn=(env.get("BUILD_STATE_MACHINE_ARN") or "").strip() or None,
-            build_waits_table_name=(env.get("BUILD_WAITS_TABLE_NAME") or "").strip() or None,
-            api_key_names=MappingProxyType(key_names),
-        )
+    # ---------------------------------------------------------------- access
+
+    def require(self, name: str) -> str:
+        """The value of variable ``name``; :class:`ConfigurationError` when this function was not given it."""
+        value = self.values.get(name)
+        if value is None:
+            raise ConfigurationError(f"function environment is not usable: {name}: missing (this function "
+                                     f"needs {VARIABLES.get(name, name)})")
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    stack_tag = property(lambda self: self.require("STACK_TAG"))
+    state_table_name = property(lambda self: self.require("STATE_TABLE_NAME"))
+    semver_seed_table_name = property(lambda self: self.require("SEMVER_SEED_TABLE_NAME"))
+    lookup_table_name = property(lambda self: self.require("LOOKUP_TABLE_NAME"))
+    notification_topic_arn = property(lambda self: self.require("NOTIFICATION_TOPIC_ARN"))
+    api_key_secret_prefix = property(lambda self: self.require("API_KEY_SECRET_PREFIX"))
+    default_semver_seed = property(lambda self: self.require("DEFAULT_SEMVER_SEED"))
+    tagger_role_name = property(lambda self: self.require("TAGGER_ROLE_NAME"))
+    imagebuilder_pipeline_arn = property(lambda self: self.require("IMAGEBUILDER_PIPELINE_ARN"))
+    event_log_group_name = property(lambda self: self.require("EVENT_LOG_GROUP_NAME"))
+    build_waits_table_name = property(lambda self: self.require("BUILD_WAITS_TABLE_NAME"))
+
+    @property
+    def state_machine_max_wait(self) -> timedelta:
+        if self.state_machine_max_wait_value is None:
+            self.require("STATE_MACHINE_MAX_WAIT_MINUTES")
+        assert self.state_machine_max_wait_value is not None
+        return self.state_machine_max_wait_value
+
+    def state_machine_arn(self, event: Any) -> str | None:
+        """The ARN of the state machine that runs ``event`` here, or ``None`` when none is deployed."""
+        return self.state_machines.get(EventName(event))
 
     def api_key_secret_name(self, setting: str) -> str:
         """The Secrets Manager name of the key configured under ``setting``."""
@@ -135,16 +150,16 @@ def _minutes(raw: str | None, problems: list[str]) -> timedelta | None:
     return timedelta(minutes=int(raw))
 
 
-def _key_names(raw: str | None, problems: list[str]) -> dict[str, str]:
-    if raw is None or not raw.strip():
+def _string_map(raw: str | None, name: str, shape: str, problems: list[str]) -> dict[str, str]:
+    if raw is None:
         return {}
     try:
         parsed = json.loads(raw)
     except ValueError:
-        problems.append("API_KEY_NAMES_JSON: expected a JSON object of key setting -> secret leaf, got invalid JSON")
+        problems.append(f"{name}: expected a JSON object of {shape}, got invalid JSON")
         return {}
     if not isinstance(parsed, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and k and v for k, v in parsed.items()):
-        problems.append("API_KEY_NAMES_JSON: expected a JSON object of non-empty strings (key setting -> secret leaf)")
+        problems.append(f"{name}: expected a JSON object of non-empty strings ({shape})")
         return {}
     return dict(parsed)

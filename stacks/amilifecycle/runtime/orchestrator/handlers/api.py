@@ -25,25 +25,18 @@ import base64
 import binascii
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.api_keys import ApiKeys
-from ..adapters.lookup_repository import LookupRepository
-from ..adapters.notifier import Notifier
-from ..adapters.state_repository import StateRepository
-from ..adapters.workflows import Workflows
-from ..config import RuntimeConfig
+from ..bootstrap import Container, container, reset
 from ..domain.capabilities import capability_not_available
 from ..domain.errors import DomainError, ValidationError
 from ..domain.notifications import error_notification
 from ..domain.redaction import redact
 from ..domain.vocabulary import LifecycleType, Operator
-from ..service.lifecycles import LifecycleService
 
 logger = Logger()
 
@@ -184,46 +177,17 @@ def _base_url(event: Mapping[str, Any], headers: Mapping[str, str]) -> str | Non
 
 # ------------------------------------------------------------------ application
 
-@dataclass
-class Application:
-    """What every request needs, built once per container."""
-
-    config: RuntimeConfig
-    api_keys: ApiKeys
-    service: LifecycleService
-    notifier: Notifier
-
-    @classmethod
-    def from_config(cls, config: RuntimeConfig) -> "Application":
-        notifier = Notifier(config.notification_topic_arn)
-        service = LifecycleService(
-            config=config,
-            repository=StateRepository(config.state_table_name),
-            notifier=notifier,
-            workflows=Workflows(),
-            versions=LookupRepository(config.lookup_table_name),
-        )
-        return cls(config=config, api_keys=ApiKeys(config.api_key_secret_name), service=service, notifier=notifier)
+Application = Container
 
 
-_application: Application | None = None
-_application_lock = threading.Lock()
-
-
-def application() -> Application:
-    """The container's application; a broken environment fails here, on the first request."""
-    global _application
-    with _application_lock:
-        if _application is None:
-            _application = Application.from_config(RuntimeConfig.from_env())
-        return _application
+def application() -> Container:
+    """The execution environment's container; a broken environment fails here, on the first request."""
+    return container()
 
 
 def reset_application() -> None:
-    """Forget the container's application (tests change the environment between cases)."""
-    global _application
-    with _application_lock:
-        _application = None
+    """Forget the container (tests change the environment between cases)."""
+    reset()
 
 
 # ----------------------------------------------------------------------- routes
@@ -264,11 +228,15 @@ def _with_timeline_links(status: dict[str, Any], request: Request) -> dict[str, 
 
 
 def create_lifecycle(app: Application, request: Request) -> Response:
-    return Response.json(200, app.service.create_lifecycle(request.json_body()))
+    return Response.json(200, app.lifecycles.create_lifecycle(request.json_body()))
+
+
+def update_lifecycle(app: Application, request: Request) -> Response:
+    return Response.json(200, app.lifecycles.update_lifecycle(request.json_body()))
 
 
 def list_statuses(app: Application, request: Request) -> Response:
-    items, next_token = app.service.list_statuses(request.query)
+    items, next_token = app.lifecycles.list_statuses(request.query)
     page: dict[str, Any] = {"items": [_with_timeline_links(item, request) for item in items]}
     if next_token:
         page["next_token"] = next_token
@@ -276,14 +244,14 @@ def list_statuses(app: Application, request: Request) -> Response:
 
 
 def get_status(app: Application, request: Request) -> Response:
-    status = app.service.get_status(request.path_parameters.get("lifecycle-id"))
+    status = app.lifecycles.get_status(request.path_parameters.get("lifecycle-id"))
     return Response.json(200, _with_timeline_links(status, request))
 
 
 def get_timeline(app: Application, request: Request) -> Response:
     from ..rendering import render_timeline  # Jinja2 is only loaded by the timeline routes
 
-    view = app.service.timeline_view(request.path_parameters.get("lifecycle-id"), _lifecycle_type(request.resource))
+    view = app.lifecycles.timeline_view(request.path_parameters.get("lifecycle-id"), _lifecycle_type(request.resource))
     return Response(200, render_timeline(view), content_type=HTML_CONTENT_TYPE, headers=_PAGE_HEADERS)
 
 
@@ -296,7 +264,7 @@ ROUTES: Mapping[tuple[str, str], Route] = {
         Route("POST", _CREATION, "create_ami_lifecycle", "ami_creation_post_secret_name",
               Operator.AMI_CREATION_POST, create_lifecycle),
         Route("PUT", _CREATION, "update_ami_lifecycle", "ami_creation_put_secret_name",
-              Operator.AMI_CREATION_PUT, capability="updating a creation lifecycle (PUT /ami-creation/lifecycles)"),
+              Operator.AMI_CREATION_PUT, update_lifecycle),
         Route("GET", f"{_CREATION}/status", "list_ami_creation_lifecycle_statuses", _STATUS_KEY,
               Operator.AMI_LIFECYCLE_STATUS, list_statuses),
         Route("GET", f"{_CREATION}/{{lifecycle-id}}/status", "get_ami_creation_lifecycle_status", _STATUS_KEY,

@@ -16,7 +16,6 @@ reports it to the error receiver, so messages say what was wrong.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
@@ -26,8 +25,9 @@ from botocore.exceptions import ClientError
 
 from ..adapters.build_waits import BuildWait, BuildWaits
 from ..adapters.image_builder import ImageBuilder, check_pipeline_arn, parse_image_notification
-from ..adapters.workflows import Workflows
-from ..config import ConfigurationError, RuntimeConfig
+from ..bootstrap import Container, container, reset
+from ..config import RuntimeConfig
+from ..service.ports import WorkflowEngine
 from ..domain.builds import build_ami_result, result_message
 from ..domain.errors import ValidationError, describe_value
 from ..domain.fields import lifecycle_id as parse_lifecycle_id
@@ -44,26 +44,23 @@ def _utc_now() -> datetime:
 
 @dataclass
 class BuildSteps:
-    """The collaborators of the build steps, built once per container."""
+    """The collaborators of the build steps (from the execution environment's container)."""
 
     config: RuntimeConfig
     image_builder: ImageBuilder
-    build_waits: BuildWaits | None
-    workflows: Workflows
+    workflows: WorkflowEngine
+    waits_factory: Callable[[], BuildWaits]
     clock: Callable[[], datetime] = _utc_now
 
     @classmethod
-    def from_config(cls, config: RuntimeConfig) -> "BuildSteps":
-        waits = BuildWaits(config.build_waits_table_name) if config.build_waits_table_name else None
-        return cls(config=config, image_builder=ImageBuilder(), build_waits=waits, workflows=Workflows())
+    def from_container(cls, built: Container) -> "BuildSteps":
+        return cls(config=built.config, image_builder=built.image_builder, workflows=built.workflows,
+                   waits_factory=lambda: built.build_waits, clock=built.clock)
 
     @property
     def waits(self) -> BuildWaits:
         """The build-waits table; only the wait step and the listener are given it."""
-        if self.build_waits is None:
-            raise ConfigurationError("function environment is not usable: BUILD_WAITS_TABLE_NAME: missing "
-                                     "(required by the wait step and the Image Builder listener)")
-        return self.build_waits
+        return self.waits_factory()
 
     def answer(self, wait: BuildWait) -> bool:
         """Answer the waiting token with the build's outcome, if both are known; True when answered."""
@@ -91,24 +88,14 @@ class BuildSteps:
         return True
 
 
-_steps: BuildSteps | None = None
-_steps_lock = threading.Lock()
-
-
 def steps() -> BuildSteps:
-    """The container's collaborators (configuration is read on first use)."""
-    global _steps
-    with _steps_lock:
-        if _steps is None:
-            _steps = BuildSteps.from_config(RuntimeConfig.from_env())
-        return _steps
+    """The collaborators of this execution environment (configuration is read on first use)."""
+    return BuildSteps.from_container(container())
 
 
 def reset_steps() -> None:
-    """Forget the collaborators; the next invocation reads the environment again (tests)."""
-    global _steps
-    with _steps_lock:
-        _steps = None
+    """Forget the container; the next invocation reads the environment again (tests)."""
+    reset()
 
 
 def _text(event: Mapping[str, Any], name: str) -> str:

@@ -10,7 +10,6 @@ asynchronous delivery and finally sends it to the function's DLQ.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -18,30 +17,20 @@ from typing import Any, Mapping
 from aws_lambda_powertools import Logger
 
 from ..adapters.log_sink import LogLine, LogSink
-from ..config import RuntimeConfig
+from ..bootstrap import container, reset
 
 logger = Logger()
 
 GENERAL_STREAM = "orchestrator"
 
-_sink: LogSink | None = None
-_sink_lock = threading.Lock()
-
-
 def sink() -> LogSink:
-    """The container's log sink (configuration is read on first use)."""
-    global _sink
-    with _sink_lock:
-        if _sink is None:
-            _sink = LogSink(RuntimeConfig.from_env().event_log_group_name)
-        return _sink
+    """The execution environment's log sink (configuration is read on first use)."""
+    return container().log_sink
 
 
 def reset_sink() -> None:
-    """Forget the sink; the next invocation reads the environment again (tests)."""
-    global _sink
-    with _sink_lock:
-        _sink = None
+    """Forget the container; the next invocation reads the environment again (tests)."""
+    reset()
 
 
 def _timestamp_ms(value: Any) -> int:

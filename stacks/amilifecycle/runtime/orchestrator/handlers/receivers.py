@@ -20,66 +20,28 @@ Message formats (docs/events.md):
 from __future__ import annotations
 
 import json
-import os
-import threading
 from typing import Any, Mapping
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from ..adapters.ami_tags import DEFAULT_SESSION_NAME, AmiTagger, parse_accounts
-from ..adapters.lookup_repository import LookupRepository
-from ..adapters.notifier import Notifier
-from ..adapters.semver_seeds import SemverSeeds
-from ..adapters.state_repository import StateRepository
-from ..adapters.workflows import Workflows
-from ..config import RuntimeConfig
+from ..bootstrap import container, reset
 from ..domain.errors import DomainError, ValidationError, describe_value
 from ..domain.workflow_errors import parse_workflow_error
-from ..service.next_event import NextEventService
 from ..service.results import ResultService
 
 logger = Logger()
 
 
-def build_service(config: RuntimeConfig, environ: Mapping[str, str] | None = None) -> ResultService:
-    """The receivers' service for one deployment (``DISTRIBUTION_ACCOUNTS`` and
-    ``TAGGER_SESSION_NAME`` are the creation receiver's own variables)."""
-    env = os.environ if environ is None else environ
-    repository = StateRepository(config.state_table_name)
-    notifier = Notifier(config.notification_topic_arn)
-    return ResultService(
-        repository=repository,
-        notifier=notifier,
-        seeds=SemverSeeds(config.semver_seed_table_name, config.default_semver_seed),
-        lookup=LookupRepository(config.lookup_table_name),
-        tagger=AmiTagger(tagger_role_name=config.tagger_role_name,
-                         distribution_accounts=parse_accounts(env.get("DISTRIBUTION_ACCOUNTS")),
-                         session_name=env.get("TAGGER_SESSION_NAME") or DEFAULT_SESSION_NAME),
-        workflows=Workflows(),
-        next_events=NextEventService(repository=repository, notifier=notifier),
-    )
-
-
-_service: ResultService | None = None
-_service_lock = threading.Lock()
-
-
 def service() -> ResultService:
-    """The container's service (configuration is read on first use)."""
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = build_service(RuntimeConfig.from_env())
-        return _service
+    """The execution environment's result service (configuration is read on first use)."""
+    return container().results
 
 
 def reset_service() -> None:
-    """Forget the service; the next invocation reads the environment again (tests)."""
-    global _service
-    with _service_lock:
-        _service = None
+    """Forget the container; the next invocation reads the environment again (tests)."""
+    reset()
 
 
 def parse_body(body: Any) -> Mapping[str, Any]:
@@ -122,7 +84,7 @@ def _record_result(record: SQSRecord) -> None:
 def _record_error(record: SQSRecord) -> None:
     try:
         error = parse_workflow_error(parse_body(record.body))
-        recorded = service().record_error(error)
+        recorded = container().errors.record_error(error)
     except DomainError as refused:
         logger.warning("error report refused", extra={"message_id": record.message_id, "code": refused.code,
                                                        "reason": refused.message})

@@ -1,21 +1,19 @@
-"""Lifecycle use cases behind the API: create, read status, list, timeline.
+"""Lifecycle use cases behind the API: create, update, read status, list, timeline.
 
-Creating a lifecycle touches four services; the order keeps every failure
-visible and harmless:
+Creating a lifecycle:
 
 1. validate the request (nothing touched yet: a 400 leaves no trace);
 2. subscribe the owners' email addresses (idempotent, so a failure later
    leaves at most a subscription that the next request reuses);
-3. write the record with BUILD_AMI already claimed as the event in
-   progress, on the condition that the id is new;
-4. start the build state machine with a deterministic execution name;
-5. attach the execution ARN to the claimed event (an optimistic-concurrency
-   update: the build's own result may already have arrived);
-6. publish the "lifecycle created" notification (a failure here is logged:
-   the build is running, the request succeeded).
+3. start BUILD_AMI through the :class:`EventStarter`: the new record is
+   written with the event already claimed, on the condition that the id is
+   new, then the build state machine is started (service/events.py).
 
-If step 4 fails, the claimed event is marked ERROR with the cause, the
-owners are notified and the caller gets a 500 that names the lifecycle.
+Updating a lifecycle (PUT) records the new owner, channels, properties and
+event selection and, in the same conditional write, claims the next enabled
+event, then starts it; with no event left to start it records the update
+alone. Nothing is written when the next event is not deployed (501), when an
+event runs (409) or when the build has not completed (409).
 
 Status reads flag an event that has run longer than the configured maximum
 as ERROR_EVENT_TIMEOUT and persist the flag with a conditional write, so a
@@ -31,28 +29,25 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
-from ..adapters.notifier import Notifier, email_recipients
-from ..adapters.state_repository import ConcurrentUpdate, StateRepository, without_version
-from ..adapters.workflows import Execution, Workflows, execution_name
+from ..adapters.notifier import email_recipients
+from ..adapters.state_repository import ConcurrentUpdate, without_version
 from ..config import RuntimeConfig
-from ..domain.capabilities import event_not_available
-from ..domain.errors import DomainError
+from ..domain.errors import Conflict
 from ..domain.fields import lifecycle_id as parse_lifecycle_id
-from ..domain.history import event_in_progress, is_running
+from ..domain.history import event_in_progress, event_status
 from ..domain.notifications import NotificationMessage, error_notification, event_notification
-from ..domain.records import (attach_execution, lifecycle_response, mark_event_in_progress, new_lifecycle,
-                              public_view, record_event_error, with_timeout_flag)
-from ..domain.requests import parse_create_request, parse_list_status_query
-from ..domain.results import EventError
-from ..domain.timeline import DESCRIPTIONS, TimelineView, build_timeline
-from ..domain.timestamps import iso_utc
+from ..domain.records import apply_update, lifecycle_response, new_lifecycle, public_view, with_timeout_flag
+from ..domain.requests import parse_create_request, parse_list_status_query, parse_update_request
+from ..domain.rules import check_nothing_running, next_enabled_event
+from ..domain.timeline import TimelineView, build_timeline
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
+from .events import EventStarter, EventStartFailed
+from .ports import LifecycleRepository, NotificationPublisher
 
 logger = Logger(child=True)
 
-FIRST_ATTEMPT = 1
+__all__ = ["EventStartFailed", "LifecycleService", "StackTagVersions", "public_status"]
 
 
 class StackTagVersions(Protocol):
@@ -60,13 +55,6 @@ class StackTagVersions(Protocol):
 
     def highest_semver(self, stack_tag: str) -> str | None:
         """The highest ``ami_semver`` among the stack tag's AMIs, or ``None`` before its first build."""
-
-
-class EventStartFailed(DomainError):
-    """The event was claimed but its state machine could not be started; the record says so."""
-
-    code = "INTERNAL_ERROR"
-    http_status = 500
 
 
 def _utc_now() -> datetime:
@@ -87,9 +75,9 @@ class LifecycleService:
     """The API's use cases for one deployment."""
 
     config: RuntimeConfig
-    repository: StateRepository
-    notifier: Notifier
-    workflows: Workflows
+    repository: LifecycleRepository
+    notifier: NotificationPublisher
+    events: EventStarter
     versions: StackTagVersions
     clock: Callable[[], datetime] = field(default=_utc_now)
     new_id: Callable[[], str] = field(default=_new_lifecycle_id)
@@ -99,65 +87,51 @@ class LifecycleService:
     def create_lifecycle(self, body: Any) -> dict[str, Any]:
         """POST /ami-creation/lifecycles: record a lifecycle and start its BUILD_AMI event."""
         request = parse_create_request(body)
-        state_machine_arn = self.config.build_state_machine_arn
-        if not state_machine_arn:
-            raise event_not_available(EventName.BUILD_AMI)
-        now = self.clock()
-        lifecycle_id = self.new_id()
-        execution_input = {
-            "lifecycle_id": lifecycle_id,
-            "stack_tag": request.stack_tag,
-            "imagebuilder_pipeline_arn": self.config.imagebuilder_pipeline_arn,
-            "product_ver": request.product_ver,
-            "product_name": request.product_name,
-            "commit_ref": request.commit_ref,
-        }
-        record = mark_event_in_progress(
-            new_lifecycle(request, lifecycle_id, now), EventName.BUILD_AMI, now,
-            description=DESCRIPTIONS[EventName.BUILD_AMI],
-            properties={key: execution_input[key]
-                        for key in ("imagebuilder_pipeline_arn", "product_ver", "product_name", "commit_ref")},
-            statemachine_arn=state_machine_arn,
-            statemachine_input=execution_input,
-        )
-        recipients = email_recipients(record["notifications"])
-        self.notifier.subscribe_emails(recipients)
-        stored = self.repository.create(record)
+        self.events.require(EventName.BUILD_AMI)
+        record = new_lifecycle(request, self.new_id(), self.clock())
+        self.notifier.subscribe_emails(email_recipients(record["notifications"]))
+        pipeline = {"imagebuilder_pipeline_arn": self.config.imagebuilder_pipeline_arn}
+        properties = {"imagebuilder_pipeline_arn": pipeline["imagebuilder_pipeline_arn"],
+                      "product_ver": request.product_ver, "product_name": request.product_name,
+                      "commit_ref": request.commit_ref}
         try:
-            execution = self.workflows.start(
-                state_machine_arn, name=execution_name(lifecycle_id, EventName.BUILD_AMI, FIRST_ATTEMPT),
-                execution_input=execution_input)
-        except Exception as error:  # noqa: BLE001 - every failure to start is recorded, then re-raised
-            self._record_start_failure(stored, EventName.BUILD_AMI, error)
-            raise EventStartFailed(
-                f"lifecycle {lifecycle_id} was recorded but its BUILD_AMI state machine could not be started "
-                f"({_error_code(error)}); its status shows the error. Create a new lifecycle to try again.",
-                field="lifecycle_id") from error
-        stored = self.repository.update(lifecycle_id, lambda current: _with_execution(current, execution),
-                                        current=stored)
-        self._publish(event_notification(Operator.AMI_CREATION_POST, stored, now), recipients)
-        logger.info("lifecycle created", extra={"lifecycle_id": lifecycle_id, "stack_tag": request.stack_tag,
-                                                "execution_arn": execution.execution_arn})
+            stored = self.events.start(record, EventName.BUILD_AMI, operator=Operator.AMI_CREATION_POST, new=True,
+                                       properties=properties, extra_input=pipeline)
+        except EventStartFailed as failed:
+            raise EventStartFailed(f"{failed.message}. Create a new lifecycle to try again.",
+                                   field="lifecycle_id") from failed
+        logger.info("lifecycle created", extra={"lifecycle_id": stored["lifecycle_id"],
+                                                "stack_tag": request.stack_tag})
         return lifecycle_response(stored)
 
-    def _record_start_failure(self, record: Mapping[str, Any], event: EventName, error: Exception) -> None:
+    # ------------------------------------------------------------- update
+
+    def update_lifecycle(self, body: Any) -> dict[str, Any]:
+        """PUT /ami-creation/lifecycles: new inputs, then the next enabled creation event."""
+        request = parse_update_request(body)
         now = self.clock()
-        report = EventError(
-            lifecycle_id=record["lifecycle_id"], status=Status.ERROR, status_date=iso_utc(now),
-            error_message=f"the {event} state machine could not be started: {_error_code(error)}",
-            stack_trace="See error_message", name=event)
-        logger.exception("state machine not started", extra={"lifecycle_id": record["lifecycle_id"],
-                                                              "event": str(event)})
-        try:
-            stored = self.repository.update(record["lifecycle_id"],
-                                            lambda current: record_event_error(current, report, now))
-        except Exception:  # noqa: BLE001 - the original failure is what the caller must see
-            logger.exception("could not record the start failure", extra={"lifecycle_id": record["lifecycle_id"]})
-            stored = dict(record)
-        self._publish(
-            error_notification(Operator.AMI_CREATION_POST, str(stored.get("stack_tag")), stored["lifecycle_id"],
-                               report.error_message, now),
-            email_recipients(stored.get("notifications")))
+        record = self.repository.get(request.lifecycle_id)
+
+        def update(current: dict[str, Any]) -> dict[str, Any]:
+            check_nothing_running(current)
+            if event_status(current, EventName.BUILD_AMI) is not Status.COMPLETED:
+                raise Conflict(f"lifecycle {request.lifecycle_id} cannot be updated before its "
+                               f"{EventName.BUILD_AMI} has COMPLETED (it is "
+                               f"{event_status(current, EventName.BUILD_AMI)})", field="lifecycle_id")
+            return apply_update(current, request, now)
+
+        updated = update(record)  # the rules and the request's own checks, before anything is written
+        self.notifier.subscribe_emails(email_recipients(updated["notifications"]))
+        event = next_enabled_event(updated, LifecycleType.AMI_CREATION)
+        if event is None:
+            stored = self.repository.update(request.lifecycle_id, update, current=record)
+            self._publish(event_notification(Operator.AMI_CREATION_PUT, stored, now),
+                          email_recipients(stored.get("notifications")))
+        else:
+            stored = self.events.start(record, event, operator=Operator.AMI_CREATION_PUT, prepare=update)
+        logger.info("lifecycle updated", extra={"lifecycle_id": request.lifecycle_id,
+                                                "event_started": str(event) if event else None})
+        return lifecycle_response(stored, date_field="update_date")
 
     # ------------------------------------------------------------- status
 
@@ -217,20 +191,3 @@ class LifecycleService:
         except Exception:  # noqa: BLE001
             logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
                                                                   "operator": str(message.operator)})
-
-
-def _with_execution(record: dict[str, Any], execution: Execution) -> dict[str, Any]:
-    """Attach the started execution to the claimed BUILD_AMI, unless its result already arrived."""
-    current = event_in_progress(record)
-    if not current or current.get("name") != EventName.BUILD_AMI or current.get("execution_arn"):
-        return record
-    if not is_running(record):
-        return record
-    return attach_execution(record, EventName.BUILD_AMI, execution_arn=execution.execution_arn)
-
-
-def _error_code(error: Exception) -> str:
-    """A failure's AWS error code (or exception type): never its message, which may quote internals."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code") or "ClientError")
-    return type(error).__name__

@@ -2,9 +2,9 @@
 
 Which event comes next is the domain's rule (``rules.next_enabled_event``:
 smoke tests, then vulnerability scans, then the QA request, each only if
-the owner enabled it). Starting it needs that event's state machine. A
-deployment registers a starter per event it can run; an enabled event
-without one is not silently skipped and never pretended done: it is
+the owner enabled it). Starting it is the :class:`EventStarter`'s job, the
+same as for every other start; an enabled event that this deployment does
+not run is not silently skipped and never pretended done: it is
 recorded on the lifecycle as the event in progress with status ERROR and
 the message ``<EVENT> is not available in this deployment yet`` (visible in
 the status and on the timeline, and not blocking: the owner may retry once
@@ -22,8 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.notifier import Notifier, email_recipients
-from ..adapters.state_repository import StateRepository
+from ..adapters.notifier import email_recipients
 from ..domain.capabilities import event_not_available
 from ..domain.errors import Conflict
 from ..domain.history import event_in_progress
@@ -34,12 +33,12 @@ from ..domain.rules import next_enabled_event
 from ..domain.timeline import DESCRIPTIONS
 from ..domain.timestamps import iso_utc
 from ..domain.vocabulary import EventName, LifecycleType, Status, definition
+from .events import EventStarter, EventStartFailed
+from .ports import LifecycleRepository, NotificationPublisher
 
 logger = Logger(child=True)
 
 Record = dict[str, Any]
-# Starts ``event`` for the lifecycle (claim, start its state machine, notify) and returns the stored record.
-EventStarter = Callable[[Record, EventName], Record]
 
 NOT_AVAILABLE_TRACE = ("No state machine for this event is deployed with this version of the orchestrator; "
                        "nothing was started and the AMI is unchanged.")
@@ -51,7 +50,8 @@ def _utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class NextStep:
-    """What continuing the lifecycle did: ``started``, ``not_available``, ``blocked`` or ``nothing``."""
+    """What continuing the lifecycle did: ``started``, ``failed`` (to start), ``not_available``,
+    ``blocked`` or ``nothing``."""
 
     action: str
     event: EventName | None
@@ -62,9 +62,9 @@ class NextStep:
 class NextEventService:
     """Moves a lifecycle on to its next enabled event."""
 
-    repository: StateRepository
-    notifier: Notifier
-    starters: Mapping[EventName, EventStarter] = field(default_factory=dict)
+    repository: LifecycleRepository
+    notifier: NotificationPublisher
+    events: EventStarter
     clock: Callable[[], datetime] = field(default=_utc_now)
 
     def continue_lifecycle(self, record: Record, lifecycle_type: LifecycleType, *, announce: bool = True) -> NextStep:
@@ -78,11 +78,13 @@ class NextEventService:
             if announce:
                 self._publish(nothing_to_start_notification(record, lifecycle_type, self.clock()), record)
             return NextStep("nothing", None, record)
-        starter = self.starters.get(event)
-        try:
-            if starter is not None:
-                return NextStep("started", event, starter(record, event))
+        if not self.events.available(event):
             return self._note_not_available(record, event, lifecycle_type)
+        try:
+            return NextStep("started", event, self.events.start(record, event))
+        except EventStartFailed:
+            # Recorded on the lifecycle as the event's ERROR and notified; a later request may retry it.
+            return NextStep("failed", event, self.repository.get(str(record["lifecycle_id"])))
         except Conflict as refused:
             # Another event runs, or a prerequisite is missing: the lifecycle is not ours to move now.
             logger.info("next event not started", extra={"lifecycle_id": record.get("lifecycle_id"),

@@ -39,10 +39,8 @@ from botocore.exceptions import ClientError
 
 from ..adapters.ami_tags import AmiTagger
 from ..adapters.lookup_repository import LookupRepository
-from ..adapters.notifier import Notifier, email_recipients
+from ..adapters.notifier import email_recipients
 from ..adapters.semver_seeds import SemverSeeds
-from ..adapters.state_repository import StateRepository
-from ..adapters.workflows import Workflows
 from ..domain.errors import DomainError, ValidationError
 from ..domain.history import ami_details, event_in_progress, phase_ami_entry
 from ..domain.lookup import amis_for_result
@@ -53,6 +51,7 @@ from ..domain.sequences import first_event
 from ..domain.tags import ami_tags
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
 from .next_event import NextEventService
+from .ports import LifecycleRepository, NotificationPublisher, WorkflowEngine
 
 logger = Logger(child=True)
 
@@ -97,12 +96,12 @@ class RecordedError:
 class ResultService:
     """The receivers' use cases."""
 
-    repository: StateRepository
-    notifier: Notifier
+    repository: LifecycleRepository
+    notifier: NotificationPublisher
     seeds: SemverSeeds
     lookup: LookupRepository
     tagger: AmiTagger
-    workflows: Workflows
+    workflows: WorkflowEngine
     next_events: NextEventService
     clock: Callable[[], datetime] = field(default=_utc_now)
 
@@ -170,7 +169,42 @@ class ResultService:
                 tagged.append(str(ami.get("image")))
         return tuple(tagged)
 
-    # -------------------------------------------------------------- errors
+    # ------------------------------------------------------------- helpers
+
+    def _answer_success(self, task_token: str | None) -> None:
+        if task_token:
+            self._answer(lambda: self.workflows.send_task_success(task_token, RECEIVER_COMPLETED))
+
+    def _answer_failure(self, task_token: str | None, refused: DomainError) -> None:
+        if not task_token:
+            return
+        try:
+            self._answer(lambda: self.workflows.send_task_failure(task_token, error=refused.code,
+                                                                  cause=refused.message))
+        except Exception:  # noqa: BLE001 - the refusal itself is what must surface
+            logger.exception("could not fail the task token of a refused result")
+
+    @staticmethod
+    def _answer(call: Callable[[], None]) -> None:
+        try:
+            call()
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code not in _STALE_TOKEN_ERRORS:
+                raise
+            logger.info("task token already answered or expired", extra={"code": code})
+
+    def _publish(self, message: NotificationMessage, record: Mapping[str, Any]) -> None:
+        publish_logged(self.notifier, message, record)
+
+
+@dataclass
+class ErrorService:
+    """The error receiver's use case: mark the event in progress as failed, and tell the owners."""
+
+    repository: LifecycleRepository
+    notifier: NotificationPublisher
+    clock: Callable[[], datetime] = field(default=_utc_now)
 
     def record_error(self, error: EventError) -> RecordedError:
         """Mark the event in progress as failed with the reported cause, and tell the owners."""
@@ -198,39 +232,18 @@ class ResultService:
                                              "status": str(error.status)})
         return RecordedError(error=error, record=stored, applied=True)
 
-    # ------------------------------------------------------------- helpers
-
-    def _answer_success(self, task_token: str | None) -> None:
-        if task_token:
-            self._answer(lambda: self.workflows.send_task_success(task_token, RECEIVER_COMPLETED))
-
-    def _answer_failure(self, task_token: str | None, refused: DomainError) -> None:
-        if not task_token:
-            return
-        try:
-            self._answer(lambda: self.workflows.send_task_failure(task_token, error=refused.code,
-                                                                  cause=refused.message))
-        except Exception:  # noqa: BLE001 - the refusal itself is what must surface
-            logger.exception("could not fail the task token of a refused result")
-
-    @staticmethod
-    def _answer(call: Callable[[], None]) -> None:
-        try:
-            call()
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code not in _STALE_TOKEN_ERRORS:
-                raise
-            logger.info("task token already answered or expired", extra={"code": code})
-
     def _publish(self, message: NotificationMessage, record: Mapping[str, Any]) -> None:
-        """Publish, logging (not raising) a failure: a notification never undoes a recorded change."""
-        recipients: Sequence[str] = email_recipients(record.get("notifications"))
-        try:
-            self.notifier.publish(message, recipients)
-        except Exception:  # noqa: BLE001
-            logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
-                                                                  "operator": str(message.operator)})
+        publish_logged(self.notifier, message, record)
+
+
+def publish_logged(notifier: NotificationPublisher, message: NotificationMessage, record: Mapping[str, Any]) -> None:
+    """Publish, logging (not raising) a failure: a notification never undoes a recorded change."""
+    recipients: Sequence[str] = email_recipients(record.get("notifications"))
+    try:
+        notifier.publish(message, recipients)
+    except Exception:  # noqa: BLE001
+        logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
+                                                              "operator": str(message.operator)})
 
 
 def _require_amis(result: EventResult) -> None:
