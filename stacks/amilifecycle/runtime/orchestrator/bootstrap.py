@@ -86,6 +86,11 @@ class Container:
         return BuildWaits(self.config.build_waits_table_name)
 
     @cached_property
+    def instances(self):
+        from .adapters.instances import TestInstances, instance_settings
+        return TestInstances(instance_settings(self.config.values))
+
+    @cached_property
     def log_sink(self):
         from .adapters.log_sink import LogSink
         return LogSink(self.config.event_log_group_name)

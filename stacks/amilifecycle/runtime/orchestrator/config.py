@@ -39,6 +39,14 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "EVENT_LOG_GROUP_NAME": "the event notifications log group",
     "BUILD_WAITS_TABLE_NAME": "the table of pending build waits",
     "EVENT_STATE_MACHINES_JSON": "the event name -> state machine ARN map (JSON object)",
+    "TEST_INSTANCE_TYPE": "the instance type of test instances",
+    "TEST_INSTANCE_VOLUME_GIB": "the root volume size of test instances (GiB)",
+    "TEST_INSTANCE_SUBNET_IDS": "the private subnets test instances run in (comma-separated)",
+    "TEST_INSTANCE_SECURITY_GROUP_ID": "the security group of test instances",
+    "TEST_INSTANCE_PROFILE_ARN": "the instance profile of test instances",
+    "SMOKE_TEST_SUITE_BUCKET": "the bucket of the smoke-test suite asset",
+    "SMOKE_TEST_SUITE_KEY": "the object key of the smoke-test suite asset",
+    "SMOKE_TEST_LOG_GROUP_NAME": "the log group of smoke-test output",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)
