@@ -172,7 +172,8 @@ def fault() -> None:
     pass
 
 
-@fault.command("set", help="Set a fault: SERVICE is imagebuilder|ec2|inspector2|apigateway, KIND fail|delay|hang.")
+@fault.command("set", help="Set a fault: SERVICE is imagebuilder|ec2|inspector2|apigateway, KIND fail|delay|hang "
+                            "(ec2 also instance-no-callback|smoke-test-fail).")
 @click.argument("service")
 @click.argument("kind")
 @click.option("--operation", default="*", show_default=True, help="Only this operation (e.g. ExportImage).")

@@ -9,6 +9,13 @@ runs (admin route ``POST /_local/faults`` or ``python -m local fault``):
 * ``hang``  - the simulated work never finishes (calls still answer, so a
   client sees it stuck IN_PROGRESS, as with a wedged AWS job).
 
+Some services add kinds of their own (:data:`SERVICE_KINDS`), for what a
+simulated resource does rather than what a call answers: ``ec2
+instance-no-callback`` (a launched instance never runs its user data) and
+``ec2 smoke-test-fail`` (it boots with a non-compliant root filesystem).
+They are looked up with :func:`find` and live beside the service's other
+faults.
+
 Simulated services call :func:`check` at the start of an operation and
 :func:`active` where long-running work decides its outcome.
 """
@@ -23,6 +30,7 @@ from local import clock
 
 KINDS = ("fail", "delay", "hang")
 SERVICES = ("imagebuilder", "ec2", "inspector2", "apigateway")
+SERVICE_KINDS: dict[str, tuple[str, ...]] = {"ec2": ("instance-no-callback", "smoke-test-fail")}
 
 
 class InjectedFault(Exception):
@@ -49,20 +57,34 @@ class Fault:
 
 
 _lock = threading.Lock()
-_faults: dict[tuple[str, str], Fault] = {}
+_faults: dict[tuple[str, ...], Fault] = {}
+
+
+def kinds_for(service: str) -> tuple[str, ...]:
+    return KINDS + SERVICE_KINDS.get(service, ())
+
+
+def _key(fault: Fault) -> tuple[str, ...]:
+    """A service kind is kept beside the service's fail/delay/hang fault
+    on the same operation instead of replacing it."""
+    if fault.kind in KINDS:
+        return (fault.service, fault.operation)
+    return (fault.service, fault.operation, fault.kind)
 
 
 def set_fault(service: str, kind: str, operation: str = "*", seconds: float = 0.0,
               message: str = "Injected fault") -> Fault:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}: expected one of {', '.join(SERVICES)}")
-    if kind not in KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if kind not in kinds_for(service):
+        extra = SERVICE_KINDS.get(service, ())
+        raise ValueError(f"unknown fault kind {kind!r}: expected one of {', '.join(KINDS)}"
+                         + (f" (for {service} also {', '.join(extra)})" if extra else ""))
     if seconds < 0:
         raise ValueError(f"seconds must be >= 0, got {seconds}")
     fault = Fault(service=service, kind=kind, operation=operation or "*", seconds=seconds, message=message)
     with _lock:
-        _faults[(service, fault.operation)] = fault
+        _faults[_key(fault)] = fault
     return fault
 
 
@@ -81,6 +103,18 @@ def active(service: str, operation: str) -> Fault | None:
     """The fault that applies to ``service``/``operation``, if any."""
     with _lock:
         return _faults.get((service, operation)) or _faults.get((service, "*"))
+
+
+def find(service: str, operation: str, kinds: tuple[str, ...]) -> Fault | None:
+    """The fault of one of ``kinds`` that applies to ``service``/``operation``
+    (the operation's own first, then the service-wide one), if any."""
+    with _lock:
+        candidates = [f for f in _faults.values() if f.service == service and f.kind in kinds]
+    for wanted in (operation, "*"):
+        for fault in candidates:
+            if fault.operation == wanted:
+                return fault
+    return None
 
 
 def check(service: str, operation: str) -> None:

@@ -217,6 +217,9 @@ class LocalCloud:
             if not stacks.wait_for_operations(timeout=10):
                 log.warning("stack operations still running at stop; they will read as failed after restart")
             self.save()
+        from local.services.ec2 import instances
+
+        instances.shutdown()
         if self._lambda_runtime is not None:
             try:
                 self._lambda_runtime.shutdown()
@@ -242,6 +245,9 @@ def _prepare_moto(config: LocalCloudConfig) -> None:
     dynamodb_atomic.install()
     sns_delivery.install()
     cloudformation.install(config.endpoint_url)
+    from local.services.ec2 import instances
+
+    instances.install(config)
 
 
 def _install_lambda_runtime(config: LocalCloudConfig) -> Any:

@@ -106,7 +106,8 @@ def test_cli_fault_set_with_a_bad_kind_fails_with_one_line(cli_env):
 
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "error: unknown fault kind 'explode': expected one of fail, delay, hang"
+        "error: unknown fault kind 'explode': expected one of fail, delay, hang "
+        "(for ec2 also instance-no-callback, smoke-test-fail)"
     ]
 
 

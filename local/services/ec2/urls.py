@@ -1,5 +1,5 @@
 """Routing of the EC2 actions simulated here; every other EC2 action is left
-to moto (``dispatch`` returns None).
+to moto (``dispatch`` returns None), unless a fault names that action.
 
 EC2 names its action in the form body (``Action=ExportImage``), so the body
 is read to decide; it is then put back into the WSGI environment so moto can
@@ -41,6 +41,20 @@ def request_values(request: Request) -> MultiDict:
     return values
 
 
+def _fault_on_moto_action(action: str | None) -> Response | None:
+    """An EC2 action moto answers (RunInstances, ...) is faulted only by a
+    fault that names it: ``fail`` answers the error, ``delay`` waits, then
+    moto answers; a service-wide fault never touches moto's actions."""
+    fault = faults.active(SERVICE, action) if action else None
+    if fault is None or fault.operation != action:
+        return None
+    try:
+        faults.check(SERVICE, action)
+    except faults.InjectedFault as injected:
+        return responses.error("InternalFailure", f"{action} failed: {injected.message} (injected fault)", 500)
+    return None
+
+
 def dispatch(request: Request) -> Response | None:
     match = CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
     if match is None or match.group(3) != SERVICE:
@@ -51,7 +65,7 @@ def dispatch(request: Request) -> Response | None:
         values = request_values(request)
         action = values.get("Action")
     if action not in responses.OPERATIONS:
-        return None
+        return _fault_on_moto_action(action)
     if values is None:
         values = request_values(request)
     access_key, region = match.group(1), match.group(2)
