@@ -14,7 +14,8 @@ from constructs import Construct
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
 from stacks.amilifecycle.api_keys import ApiKeySecrets
-from stacks.amilifecycle.events import BuildEvent, EventProps, EventRegistry
+from stacks.amilifecycle.events import BuildEvent, EventProps, EventRegistry, SmokeTestsEvent, TestInstances
+from stacks.amilifecycle.events.test_instances import smoke_test_log_group_name
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
 from stacks.amilifecycle.logs import LifecycleLogGroups
@@ -98,10 +99,18 @@ class AmiLifecycleStack(cdk.Stack):
             error_receiver=self.messaging.error_receiver.queue,
             receiver_timeout=cdk.Duration.minutes(settings.lifecycle.creation_receiver_timeout_mins),
         )
+        self.test_instances = TestInstances(
+            self, "TestInstances", vpc=self.network.vpc, functions=self.functions,
+            log_group=self.log_groups.log_group("SmokeTestsLogGroup", smoke_test_log_group_name(settings.stack_tag)),
+            instance_type=settings.image_builder.instance_types[0],
+            volume_size_gib=settings.image_builder.ebs_volume_size)
         return [
             BuildEvent(self, "BuildEvent", props=props, timeout=cdk.Duration.minutes(machines.build_mins),
                        pipeline_arn=self.image_builder.pipeline_arn, image_builder_topic=self.image_builder.topic,
                        key=self.keys.orchestrator),
+            SmokeTestsEvent(self, "SmokeTestsEvent", props=props,
+                            timeout=cdk.Duration.minutes(machines.smoke_tests_mins), instances=self.test_instances,
+                            callback_timeout=cdk.Duration.minutes(machines.smoke_tests_sqs_mins)),
         ]
 
     def _outputs(self) -> list[Output]:

@@ -53,9 +53,14 @@ def _resolve(value: Any, references: Mapping[str, str]) -> str:
     raise AssertionError(f"unexpected intrinsic in the definition: {value}")
 
 
+def build_machine(template: Mapping[str, Any]) -> dict[str, Any]:
+    (machine,) = [r for logical_id, r in template["Resources"].items()
+                  if r["Type"] == "AWS::StepFunctions::StateMachine" and "LifeCycleAmiBuild" in logical_id]
+    return machine
+
+
 def build_definition(template: Mapping[str, Any], references: Mapping[str, str]) -> dict[str, Any]:
-    (machine,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
-                  and "BUILD_AMI" in json.dumps(r["Properties"]["DefinitionString"])]
+    machine = build_machine(template)
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(_resolve(part, references) for part in parts))
 
@@ -75,9 +80,7 @@ def referenced_ids(template: Mapping[str, Any]) -> set[str]:
             for item in value:
                 walk(item)
 
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::StepFunctions::StateMachine":
-            walk(resource["Properties"]["DefinitionString"])
+    walk(build_machine(template)["Properties"]["DefinitionString"])
     return found
 
 

@@ -31,6 +31,7 @@ EXPECTED_OUTPUTS = {
     "amiOrchestratorApiGatewayUrl",
     "amiOrchestratorApiGatewayArn",
     "lifeCycleAmiBuildStateMachineName",
+    "lifeCycleSmokeTestsStateMachineName",
 }
 
 

@@ -98,7 +98,8 @@ def test_the_creation_receiver_answers_the_tokens_of_the_event_state_machines_on
     statements = role_statements(stack, resources, stack.receivers.creation_receiver)
     answering = [s for s in statements if "states:SendTaskSuccess" in as_list(s["Action"])]
     machines = {json.dumps({"Ref": logical_id(stack, event.state_machine)}) for event in stack.events}
-    assert answering and {json.dumps(s["Resource"]) for s in answering} == machines
+    answered = {json.dumps(resource) for s in answering for resource in as_list(s["Resource"])}
+    assert answering and answered == machines
 
 
 def test_the_error_receiver_touches_only_the_state_table(stack, resources) -> None:

@@ -2,5 +2,7 @@
 
 from stacks.amilifecycle.events.base import EventProps, EventRegistry, LifecycleEvent
 from stacks.amilifecycle.events.build import BuildEvent
+from stacks.amilifecycle.events.smoke_tests import SmokeTestsEvent
+from stacks.amilifecycle.events.test_instances import TestInstances
 
-__all__ = ["BuildEvent", "EventProps", "EventRegistry", "LifecycleEvent"]
+__all__ = ["BuildEvent", "EventProps", "EventRegistry", "LifecycleEvent", "SmokeTestsEvent", "TestInstances"]

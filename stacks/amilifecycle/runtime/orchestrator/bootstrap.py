@@ -88,7 +88,7 @@ class Container:
     @cached_property
     def instances(self):
         from .adapters.instances import TestInstances, instance_settings
-        return TestInstances(instance_settings(self.config.values))
+        return TestInstances(lambda: instance_settings(self.config.values))
 
     @cached_property
     def log_sink(self):

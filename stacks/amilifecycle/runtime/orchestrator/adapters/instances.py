@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..domain.errors import ValidationError
 from . import aws
@@ -59,9 +59,17 @@ class TestInstances:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, settings: InstanceSettings | None = None, *, client: Any | None = None) -> None:
-        self.settings = settings
+    def __init__(self, settings: InstanceSettings | Callable[[], InstanceSettings] | None = None, *,
+                 client: Any | None = None) -> None:
+        self._settings = settings
         self._client = client
+
+    @property
+    def settings(self) -> InstanceSettings | None:
+        """Where instances run; read when first needed (only the launch step is given it)."""
+        if callable(self._settings):
+            self._settings = self._settings()
+        return self._settings
 
     ec2 = aws.LazyClient("ec2")
 
