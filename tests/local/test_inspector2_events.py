@@ -178,3 +178,15 @@ def test_an_instance_sbom_is_cyclonedx_1_4_that_cyclonedx_python_lib_reads(local
     assert errors is None, errors
     bom = Bom.from_json(json.loads(text))  # type: ignore[attr-defined]
     assert {(c.name, c.version) for c in bom.components} == {("openssl", "1.0.2k"), ("curl", "7.79.1")}
+
+
+def test_a_restored_state_rearms_the_announcements_not_yet_made(local_cloud, inspector, ec2, sqs, scan_queue):
+    faults.set_fault("inspector2", "hang", operation="ListCoverage")
+    instance_id = launch(ec2, new_ami(ec2, local_cloud.region))
+    scan_events.stop_all()  # what a stop does to the timers
+    faults.clear("inspector2")
+
+    models.set_state(models.get_state())
+    seen: list[Any] = []
+
+    assert eventually(lambda: scan_event_of(sqs, scan_queue, instance_id, seen), what="the scan event")
