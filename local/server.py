@@ -218,8 +218,10 @@ class LocalCloud:
                 log.warning("stack operations still running at stop; they will read as failed after restart")
             self.save()
         from local.services.ec2 import instances
+        from local.services.inspector2 import scan_events
 
         instances.shutdown()
+        scan_events.stop_all()
         if self._lambda_runtime is not None:
             try:
                 self._lambda_runtime.shutdown()
@@ -246,8 +248,12 @@ def _prepare_moto(config: LocalCloudConfig) -> None:
     sns_delivery.install()
     cloudformation.install(config.endpoint_url)
     from local.services.ec2 import instances
+    from local.services.events import delivery
+    from local.services.inspector2 import scan_events
 
     instances.install(config)
+    delivery.install()
+    scan_events.install()
 
 
 def _install_lambda_runtime(config: LocalCloudConfig) -> Any:

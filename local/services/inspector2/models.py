@@ -265,20 +265,23 @@ def get_state() -> object:
 
 
 def set_state(state: object) -> None:
-    from . import reports
+    from . import reports, scan_events
 
     if not isinstance(state, dict) or not isinstance(state.get("backends"), dict):
         raise ValueError("inspector2 state must be a dict with a 'backends' mapping, as get_state() returns")
     with lock:
         reports.stop_all()
+        scan_events.stop_all()
         _backends.clear()
         _backends.update(state["backends"])
         reports.resume_all(list(_backends.values()))
+        scan_events.resume_all(list(_backends.values()))
 
 
 def reset() -> None:
-    from . import reports
+    from . import reports, scan_events
 
     with lock:
         reports.stop_all()
+        scan_events.stop_all()
         _backends.clear()
