@@ -19,6 +19,7 @@ from orchestrator.domain.vocabulary import (ApprovalStatus, CertificationStatus,
 
 from .command import Choice, OneLineCommand
 from .errors import UsageError
+from .naming import default_stack_tag
 from .operations import operation as find_operation
 from .payloads import OperationInput
 from .runner import Options, Runner
@@ -28,8 +29,9 @@ from .runner import Options, Runner
 @click.option("--mode", type=Choice(["BATCH", "UI"]), required=True,
               help="BATCH: one --operation from flags. UI: interactive menu.")
 @click.option("--operation", type=Choice(CliOperation), help="What to do (BATCH mode).")
-@click.option("--stackTag", "stack_tag", envvar="STACK_TAG", show_envvar=True,
-              help="Stack tag of the deployment (its stacks are <Base>-<stackTag>).")
+@click.option("--stackTag", "stack_tag",
+              help="Stack tag of the deployment (its stacks are <Base>-<stackTag>). Default: STACK_TAG, else "
+                   "LOCAL_CLOUD_STACK_TAG (local-cloud.env), else cdk.json's stackTag.")
 @click.option("--lifecycleId", "lifecycle_id", help="Lifecycle to act on (a UUID).")
 @click.option("--events", "events", multiple=True, type=Choice(CliEvent),
               help="Event to enable; repeat for several. The first event of a phase is always enabled.")
@@ -87,7 +89,9 @@ def cli(mode: str, operation: str | None, stack_tag: str | None, region: str | N
         raise UsageError("--config is for --mode UI")
     op = find_operation(operation)
     if not stack_tag:
-        raise UsageError(f"--stackTag is required for --operation {op.name} (or set STACK_TAG)")
+        default = default_stack_tag()
+        click.echo(default.notice(), err=True)
+        stack_tag = default.tag
     given = OperationInput(stack_tag=stack_tag, **flags)  # type: ignore[arg-type]
     return Runner(region=region, stack_tag=stack_tag).run(op, given, options)
 
