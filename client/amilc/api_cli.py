@@ -62,8 +62,9 @@ from .runner import Options, Runner
 @click.option("--wait", is_flag=True, help="Follow the lifecycle until the event in progress ends.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=10800, show_default=True,
               help="--wait: give up after this many seconds (the event goes on).")
-@click.option("--poll-interval", "poll_interval", type=click.FloatRange(min=0.1), default=15, show_default=True,
-              help="--wait: seconds between two status reads.")
+@click.option("--poll-interval", "poll_interval", type=click.FloatRange(min=0.1),
+              help="--wait: read the status every this many seconds (default: adaptive, from 0.5 s doubling "
+                   "up to 15 s, and back to 0.5 s after each change).")
 @click.option("--show-key-in-url", "show_key_in_url", is_flag=True,
               help="Timeline operations: also print a link that carries the API key (a warning says why not to).")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -73,7 +74,7 @@ from .runner import Options, Runner
               help="UI mode: JSON file with default owner, notifications and properties "
                    "(default: ./cli-config.json when present).")
 def cli(mode: str, operation: str | None, stack_tag: str | None, region: str | None, output: str, wait: bool,
-        timeout: float, poll_interval: float, show_key_in_url: bool, save: Path | None, limit: int | None,
+        timeout: float, poll_interval: float | None, show_key_in_url: bool, save: Path | None, limit: int | None,
         next_token: str | None, config_path: Path | None, **flags: object) -> int:
     options = Options(output=output.lower(), wait=wait, timeout=timeout, poll_interval=poll_interval,
                       show_key_in_url=show_key_in_url, save=save, limit=limit, next_token=next_token)

@@ -154,7 +154,7 @@ BASE = {
     "AMI_APPROVAL_PATCH": ["--operation", "AMI_APPROVAL_PATCH", "--stackTag", "main", "--lifecycleId", LC,
                            "--approvalStatusAmiPatch", "APPROVED"],
 }
-# Each flag an operation requires (--stackTag is checked first, see its own test).
+# Each flag an operation requires (--stackTag has a default, see its own tests).
 REQUIRED = [(op, flag) for op, args in BASE.items() for flag in args[::2]
             if flag not in ("--operation", "--stackTag", "--commitRef")]
 
