@@ -61,6 +61,6 @@ TEXT
 fi
 cat <<TEXT
 
-  python -m local status | stop | start    (stop keeps every piece of state)
+  python3 -m local status | stop | start   (stop keeps every piece of state)
   bash destroy.sh --local --yes             (delete the stacks and stop the local cloud)
 TEXT

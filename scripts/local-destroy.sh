@@ -12,7 +12,7 @@ endpoint=http://127.0.0.1:${LOCAL_CLOUD_PORT:-4566}
 state_dir=${LOCAL_CLOUD_STATE_DIR:-$PWD/.local-cloud}
 
 if ! $py -m local status >/dev/null 2>&1; then
-  die "no local cloud answers at $endpoint with state folder $state_dir, so nothing was deleted: source the local-cloud.env that deploy.sh --local wrote for it (or set LOCAL_CLOUD_PORT and LOCAL_CLOUD_STATE_DIR), or start a stopped one with: python -m local start"
+  die "no local cloud answers at $endpoint with state folder $state_dir, so nothing was deleted: source the local-cloud.env that deploy.sh --local wrote for it (or set LOCAL_CLOUD_PORT and LOCAL_CLOUD_STATE_DIR), or start a stopped one with: python3 -m local start"
 fi
 confirm "Delete every stack from the local cloud at $endpoint and stop it?" || die "nothing deleted"
 if [ -d cdk.out ]; then
