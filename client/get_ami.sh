@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# Print the newest AMI of this branch's deployment that passed at least the
-# build (the defaults of cli_ami_selection.py). Run it from your checkout.
+# Print the newest AMI of the deployment that passed at least the build
+# (the defaults of cli_ami_selection.py). Run it from your checkout.
 #
 #   bash client/get_ami.sh [--with-commit-ref] [cli_ami_selection.py flags...]
 #
-# Stack tag: STACK_TAG if set, else the current git branch slugified the way
-# the CDK app does it (feature/Login_2 -> feature-login-2), else "main"
-# (outside git or on a detached HEAD). --with-commit-ref also requires the
-# AMI to come from the commit checked out here. Any other flag goes to
-# cli_ami_selection.py and wins over the defaults (for example --stack_tag,
-# --region, --lifecycle_event SMOKE_TESTED). Region and credentials come
-# from the environment or the AWS profile; AWS_ENDPOINT_URL selects the
-# local cloud.
+# Stack tag: --stack_tag if given, else the deployment's (STACK_TAG, else
+# LOCAL_CLOUD_STACK_TAG from local-cloud.env, else cdk.json's stackTag);
+# the default is named on stderr. --with-commit-ref also requires the AMI to
+# come from the commit checked out here. Any other flag goes to
+# cli_ami_selection.py (for example --region, --lifecycle_event
+# SMOKE_TESTED). Region and credentials come from the environment or the
+# AWS profile; AWS_ENDPOINT_URL selects the local cloud.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,10 +32,7 @@ for arg in "$@"; do
   esac
 done
 
-stack_tag="$("$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); from amilc.naming import default_stack_tag; print(default_stack_tag())' "$here")"
-echo "stack tag: $stack_tag" >&2
-
-selection=(--stack_tag "$stack_tag")
+selection=()
 if [ "$with_commit_ref" = true ]; then
   commit="$(git rev-parse HEAD 2>/dev/null || true)"
   if [ -z "$commit" ]; then
@@ -46,4 +42,4 @@ if [ "$with_commit_ref" = true ]; then
   selection+=(--commit_ref "$commit")
 fi
 
-exec "$python" "$here/cli_ami_selection.py" "${selection[@]}" "${args[@]+"${args[@]}"}"
+exec "$python" "$here/cli_ami_selection.py" "${selection[@]+"${selection[@]}"}" "${args[@]+"${args[@]}"}"

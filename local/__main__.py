@@ -6,26 +6,35 @@
     fault set|clear|list           inject failures into simulated services
     time-scale [SCALE]             read or change the time scale
     save                           write the state file now
-    env                            shell exports that point AWS clients here
+    env                            shell exports that point AWS clients and
+                                   these commands at this local cloud
 
 Settings come from the environment (docs/local-cloud.md): LOCAL_CLOUD_PORT,
 LOCAL_CLOUD_REGION, LOCAL_CLOUD_STATE_DIR, LOCAL_CLOUD_TIME_SCALE, ...
-Every failure is one line on stderr and a non-zero exit code.
+Every failure is one line on stderr and a non-zero exit code. Any Python
+may start these commands: one without the project's pinned packages hands
+over to .venv/bin/python (local/interpreter.py).
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import Any
+if __name__ == "__main__":
+    from local.interpreter import ensure_project_python
 
-import click
+    ensure_project_python()
 
-from local import process
-from local.config import PROJECT_ROOT, LocalCloudConfig, load_config
+import json  # noqa: E402 - after the interpreter check, which must run first
+import shlex  # noqa: E402
+import sys  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from local import process  # noqa: E402
+from local.config import PROJECT_ROOT, LocalCloudConfig, load_config  # noqa: E402
 
 EXIT_NOT_RUNNING = 3
 
@@ -86,7 +95,7 @@ def stop() -> None:
         _fail(str(error))
 
 
-@cli.command(help="Say whether the local cloud runs (exit 0) or not (exit 3).")
+@cli.command(help="Say whether the local cloud runs and answers (exit 0) or not (exit 3).")
 def status() -> None:
     config = _config()
     current = process.status(config)
@@ -94,6 +103,10 @@ def status() -> None:
     if not current.running:
         sys.exit(EXIT_NOT_RUNNING)
     document = process.health(config)
+    if document is None:
+        click.echo(f"  but nothing answers at {config.endpoint_url}: if it was started on another port, "
+                   "source its local-cloud.env (or set LOCAL_CLOUD_PORT to that port)")
+        sys.exit(EXIT_NOT_RUNNING)
     if document:
         click.echo(f"  region {document['region']}, time scale {document['time_scale']}, simulated: "
                    f"{', '.join(document['simulated_services']) or 'none'}, faults: {len(document['faults'])}")
@@ -172,19 +185,37 @@ def fault() -> None:
     pass
 
 
-@fault.command("set", help="Set a fault: SERVICE is imagebuilder|ec2|inspector2|apigateway, KIND fail|delay|hang "
-                            "(ec2 also instance-no-callback|smoke-test-fail).")
+def _describe_fault(item: dict[str, Any]) -> str:
+    text = f"{item['service']} {item['kind']} operation={item['operation']}"
+    if item["kind"] == "delay":
+        text += f" seconds={item['seconds']:g}"
+    if item["kind"] in ("fail", "build-fail"):
+        text += f" message={item['message']!r}"
+    text += " until cleared" if item.get("count") is None else f" for {item['count']} more use(s)"
+    return text
+
+
+@fault.command("set", help="Set a fault. SERVICE: imagebuilder|ec2|inspector2|apigateway. KIND: fail|delay|hang "
+                           "(the call, or the work it starts), or a service's own: build-fail (imagebuilder: the "
+                           "next builds end FAILED as Image Builder reports a failed build), instance-no-callback, "
+                           "smoke-test-fail (ec2: launched instances never run their user data / boot "
+                           "non-compliant). See docs/local-cloud.md.")
 @click.argument("service")
 @click.argument("kind")
 @click.option("--operation", default="*", show_default=True, help="Only this operation (e.g. ExportImage).")
 @click.option("--seconds", type=float, default=0.0, help="For delay: how long (simulated seconds).")
-@click.option("--message", default="Injected fault", show_default=True, help="For fail: the error message.")
-def fault_set(service: str, kind: str, operation: str, seconds: float, message: str) -> None:
+@click.option("--message", default=None, help="For fail/build-fail: the error message (the cause in the reason).")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Apply to the next N calls or builds only, then clear itself (default: until cleared).")
+def fault_set(service: str, kind: str, operation: str, seconds: float, message: str | None,
+              count: int | None) -> None:
     config = _config()
-    result = _admin(config, "POST", "faults", {"service": service, "kind": kind, "operation": operation,
-                                                "seconds": seconds, "message": message})
-    click.echo(f"fault set: {result['service']} {result['kind']} operation={result['operation']}"
-               + (f" seconds={result['seconds']:g}" if result["kind"] == "delay" else ""))
+    body: dict[str, Any] = {"service": service, "kind": kind, "operation": operation, "seconds": seconds,
+                            "count": count}
+    if message is not None:
+        body["message"] = message
+    result = _admin(config, "POST", "faults", body)
+    click.echo(f"fault set: {_describe_fault(result)}")
 
 
 @fault.command("clear", help="Clear every fault, or those of one SERVICE.")
@@ -201,8 +232,7 @@ def fault_list() -> None:
     if not faults:
         click.echo("no faults")
     for item in faults:
-        click.echo(f"{item['service']} {item['kind']} operation={item['operation']} seconds={item['seconds']:g} "
-                   f"message={item['message']!r}")
+        click.echo(_describe_fault(item))
 
 
 @cli.command("time-scale", help="Show the time scale, or set it to SCALE (1 = real time, 0.01 = 100x faster).")
@@ -220,13 +250,29 @@ def save() -> None:
     click.echo(f"state saved to {result['saved']} ({result['bytes']} bytes)")
 
 
-@cli.command(help="Print shell exports that point AWS SDKs and CLIs at the local cloud.")
-def env() -> None:
+@cli.command(help="Print shell exports that point AWS SDKs and CLIs, and these commands, at the local cloud.")
+@click.option("--stack-tag", help="Also record the stack tag deployed into it (LOCAL_CLOUD_STACK_TAG), the "
+                                  "clients' default.")
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also record where these exports are kept (LOCAL_CLOUD_ENV_FILE), for destroy.sh --local.")
+def env(stack_tag: str | None, env_file: Path | None) -> None:
     config = _config()
-    for name, value in (("AWS_ENDPOINT_URL", config.endpoint_url), ("AWS_ACCESS_KEY_ID", "testing"),
-                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", config.region),
-                        ("AWS_REGION", config.region)):
-        click.echo(f"export {name}={value}")
+    exports: list[tuple[str, str]] = [
+        ("AWS_ENDPOINT_URL", config.endpoint_url), ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", config.region), ("AWS_REGION", config.region),
+        # What python -m local, deploy.sh and destroy.sh need to find this cloud again (and restart it alike).
+        ("LOCAL_CLOUD_PORT", str(config.port)), ("LOCAL_CLOUD_STATE_DIR", str(config.state_dir.resolve())),
+        ("LOCAL_CLOUD_REGION", config.region), ("LOCAL_CLOUD_TIME_SCALE", f"{config.time_scale:g}"),
+        ("LOCAL_CLOUD_IMAGE_BUILD_SECONDS", f"{config.image_build_seconds:g}"),
+        ("LOCAL_CLOUD_EXPORT_TASK_SECONDS", f"{config.export_task_seconds:g}"),
+        ("LOCAL_CLOUD_AUTOSAVE_SECONDS", f"{config.autosave_seconds:g}"),
+    ]
+    if env_file is not None:
+        exports.append(("LOCAL_CLOUD_ENV_FILE", str(env_file.resolve())))
+    if stack_tag:
+        exports.append(("LOCAL_CLOUD_STACK_TAG", stack_tag))
+    for name, value in exports:
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 if __name__ == "__main__":

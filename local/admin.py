@@ -6,7 +6,7 @@ curious user with curl can drive them:
 =====================================  =======================================
 ``GET  /_local/health``                liveness, endpoint, region, time scale
 ``GET  /_local/faults``                the faults currently injected
-``POST /_local/faults``                inject one (``service``, ``kind``, ...)
+``POST /_local/faults``                inject one (``service``, ``kind``, ``count``...)
 ``DELETE /_local/faults[/<service>]``  clear all faults, or one service's
 ``POST /_local/save``                  write the state file now
 ``GET|POST /_local/time-scale``        read or change the time scale
@@ -106,10 +106,10 @@ def _faults(request: Request, route: str) -> Response:
         return _json({"faults": [fault.to_dict() for fault in faults.list_faults()]})
     if request.method == "POST" and route == "faults":
         body = _body(request)
-        unknown = set(body) - {"service", "kind", "operation", "seconds", "message"}
+        unknown = set(body) - {"service", "kind", "operation", "seconds", "message", "count"}
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}: expected service, kind, "
-                             "operation, seconds, message")
+                             "operation, seconds, message, count")
         if "service" not in body or "kind" not in body:
             raise ValueError("a fault needs 'service' and 'kind'")
         fault = faults.set_fault(
@@ -117,7 +117,8 @@ def _faults(request: Request, route: str) -> Response:
             kind=str(body["kind"]),
             operation=str(body.get("operation") or "*"),
             seconds=_number(body.get("seconds", 0), "seconds"),
-            message=str(body.get("message") or "Injected fault"),
+            message=str(body.get("message") or faults.DEFAULT_MESSAGE),
+            count=_count(body.get("count")),
         )
         return _json(fault.to_dict(), 201)
     if request.method == "DELETE":
@@ -138,6 +139,15 @@ def _time_scale(request: Request) -> Response:
     elif request.method != "GET":
         return _error(405, f"{request.method} is not allowed on /_local/time-scale: use GET or POST")
     return _json({"scale": clock.time_scale()})
+
+
+def _count(value: Any) -> int | None:
+    """A fault's number of uses: absent or null for "until cleared", else a whole number >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"count must be a whole number >= 1 (or absent: until cleared), got {value!r}")
+    return value
 
 
 def _number(value: Any, name: str) -> float:

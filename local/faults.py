@@ -7,7 +7,14 @@ runs (admin route ``POST /_local/faults`` or ``python -m local fault``):
   simulated work such as an image build, the work ends FAILED);
 * ``delay`` - the call (or the simulated work) takes ``seconds`` longer;
 * ``hang``  - the simulated work never finishes (calls still answer, so a
-  client sees it stuck IN_PROGRESS, as with a wedged AWS job).
+  client sees it stuck IN_PROGRESS, as with a wedged AWS job);
+* ``build-fail`` (``imagebuilder`` only) - the next image builds end FAILED
+  the way Image Builder reports a failed build (the image's
+  ``state.reason``, and the notification it sends); no API call fails.
+
+A fault lasts until it is cleared, or for ``count`` uses: each call it
+applies to (or each piece of work it shapes) uses one, and the fault clears
+itself after the last.
 
 Some services add kinds of their own (:data:`SERVICE_KINDS`), for what a
 simulated resource does rather than what a call answers: ``ec2
@@ -17,7 +24,8 @@ They are looked up with :func:`find` and live beside the service's other
 faults.
 
 Simulated services call :func:`check` at the start of an operation and
-:func:`active` where long-running work decides its outcome.
+:func:`use` where long-running work decides its outcome (:func:`active`
+only looks).
 """
 
 from __future__ import annotations
@@ -28,9 +36,14 @@ from dataclasses import asdict, dataclass
 
 from local import clock
 
+DEFAULT_MESSAGE = "Injected fault"
 KINDS = ("fail", "delay", "hang")
 SERVICES = ("imagebuilder", "ec2", "inspector2", "apigateway")
-SERVICE_KINDS: dict[str, tuple[str, ...]] = {"ec2": ("instance-no-callback", "smoke-test-fail")}
+# Kinds of a service's own: they shape what a simulated resource does, never an API call.
+SERVICE_KINDS: dict[str, tuple[str, ...]] = {
+    "imagebuilder": ("build-fail",),
+    "ec2": ("instance-no-callback", "smoke-test-fail"),
+}
 
 
 class InjectedFault(Exception):
@@ -50,7 +63,9 @@ class Fault:
     kind: str
     operation: str = "*"
     seconds: float = 0.0
-    message: str = "Injected fault"
+    message: str = DEFAULT_MESSAGE
+    # Uses left before the fault clears itself; None: until cleared.
+    count: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +88,7 @@ def _key(fault: Fault) -> tuple[str, ...]:
 
 
 def set_fault(service: str, kind: str, operation: str = "*", seconds: float = 0.0,
-              message: str = "Injected fault") -> Fault:
+              message: str = DEFAULT_MESSAGE, count: int | None = None) -> Fault:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}: expected one of {', '.join(SERVICES)}")
     if kind not in kinds_for(service):
@@ -82,7 +97,10 @@ def set_fault(service: str, kind: str, operation: str = "*", seconds: float = 0.
                          + (f" (for {service} also {', '.join(extra)})" if extra else ""))
     if seconds < 0:
         raise ValueError(f"seconds must be >= 0, got {seconds}")
-    fault = Fault(service=service, kind=kind, operation=operation or "*", seconds=seconds, message=message)
+    if count is not None and count < 1:
+        raise ValueError(f"count must be a whole number >= 1 (or absent: until cleared), got {count}")
+    fault = Fault(service=service, kind=kind, operation=operation or "*", seconds=seconds, message=message,
+                  count=count)
     with _lock:
         _faults[_key(fault)] = fault
     return fault
@@ -99,28 +117,55 @@ def list_faults() -> list[Fault]:
         return list(_faults.values())
 
 
-def active(service: str, operation: str) -> Fault | None:
-    """The fault that applies to ``service``/``operation``, if any."""
-    with _lock:
-        return _faults.get((service, operation)) or _faults.get((service, "*"))
-
-
-def find(service: str, operation: str, kinds: tuple[str, ...]) -> Fault | None:
-    """The fault of one of ``kinds`` that applies to ``service``/``operation``
-    (the operation's own first, then the service-wide one), if any."""
-    with _lock:
-        candidates = [f for f in _faults.values() if f.service == service and f.kind in kinds]
+def _find(service: str, operation: str, kinds: tuple[str, ...]) -> Fault | None:
+    """The fault of one of ``kinds`` for ``service``/``operation``: the operation's own first, then the
+    service-wide one."""
     for wanted in (operation, "*"):
-        for fault in candidates:
-            if fault.operation == wanted:
+        for kind in kinds:
+            key = (service, wanted) if kind in KINDS else (service, wanted, kind)
+            fault = _faults.get(key)
+            if fault is not None and fault.kind == kind:
                 return fault
     return None
 
 
+def _spend(fault: Fault | None) -> Fault | None:
+    """Count one use of ``fault`` (a counted fault is gone after its last); call with the lock held."""
+    if fault is not None and fault.count is not None:
+        key = _key(fault)
+        if fault.count <= 1:
+            del _faults[key]
+        else:
+            _faults[key] = Fault(**{**fault.to_dict(), "count": fault.count - 1})
+    return fault
+
+
+def active(service: str, operation: str) -> Fault | None:
+    """The fail/delay/hang fault that applies to ``service``/``operation``, if any (without using it)."""
+    with _lock:
+        return _find(service, operation, KINDS)
+
+
+def use(service: str, operation: str) -> Fault | None:
+    """The fault that shapes the work ``operation`` starts now (a service kind first, then fail/delay/hang),
+    if any; a counted fault has one use fewer."""
+    with _lock:
+        return _spend(_find(service, operation, SERVICE_KINDS.get(service, ()) + KINDS))
+
+
+def find(service: str, operation: str, kinds: tuple[str, ...]) -> Fault | None:
+    """The fault of one of ``kinds`` that applies to ``service``/``operation``, if any; using it counts."""
+    with _lock:
+        return _spend(_find(service, operation, kinds))
+
+
 def check(service: str, operation: str) -> None:
     """Apply a fault to a synchronous call: raise for ``fail``, sleep for
-    ``delay`` (simulated seconds); ``hang`` is left to long-running work."""
-    fault = active(service, operation)
+    ``delay`` (simulated seconds); ``hang`` is left to long-running work.
+    Service kinds never affect a call. The call uses one of a counted
+    fault's uses."""
+    with _lock:
+        fault = _spend(_find(service, operation, KINDS))
     if fault is None:
         return
     if fault.kind == "fail":

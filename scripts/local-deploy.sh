@@ -19,7 +19,8 @@ else
   $py -m local start
 fi
 
-$py -m local env > "$env_file"
+# Everything a new shell needs to reach this cloud and this deployment.
+$py -m local env --stack-tag "$tag" --env-file "$env_file" > "$env_file"
 # shellcheck disable=SC1090
 source "$env_file"
 
@@ -44,22 +45,22 @@ cat <<TEXT
 
 The AMI lifecycle orchestrator runs on the local cloud ($AWS_ENDPOINT_URL).
   Stack outputs:  $outputs_file
-  Environment:    source $env_file   (endpoint, dummy credentials, region)
+  Environment:    source $env_file   (endpoint, dummy credentials, region, port, state folder, stack tag)
 TEXT
 if [ -n "$api_url" ]; then
   cat <<TEXT
   API:            $api_url
 
-Try:
+Try (README.md, "Your first AMI"):
   source $env_file
-  .venv/bin/python client/api-cli.py --mode BATCH --operation AMI_CREATE --stackTag $tag \\
+  LC=\$(.venv/bin/python client/api-cli.py --mode BATCH --operation AMI_CREATE \\
       --owner you@example.com --productName demo --productVer 1.0.0 \\
-      --notifications EMAIL::you@example.com --events AMI_BUILD_ONLY --wait
-  bash client/get_ami.sh --stack_tag $tag
+      --notifications EMAIL::you@example.com --events AMI_BUILD_ONLY --wait)
+  bash client/get_ami.sh
 TEXT
 fi
 cat <<TEXT
 
-  python -m local status | stop | start    (stop keeps every piece of state)
+  python3 -m local status | stop | start   (stop keeps every piece of state)
   bash destroy.sh --local --yes             (delete the stacks and stop the local cloud)
 TEXT

@@ -19,6 +19,7 @@ from orchestrator.domain.vocabulary import (ApprovalStatus, CertificationStatus,
 
 from .command import Choice, OneLineCommand
 from .errors import UsageError
+from .naming import default_stack_tag
 from .operations import operation as find_operation
 from .payloads import OperationInput
 from .runner import Options, Runner
@@ -28,8 +29,9 @@ from .runner import Options, Runner
 @click.option("--mode", type=Choice(["BATCH", "UI"]), required=True,
               help="BATCH: one --operation from flags. UI: interactive menu.")
 @click.option("--operation", type=Choice(CliOperation), help="What to do (BATCH mode).")
-@click.option("--stackTag", "stack_tag", envvar="STACK_TAG", show_envvar=True,
-              help="Stack tag of the deployment (its stacks are <Base>-<stackTag>).")
+@click.option("--stackTag", "stack_tag",
+              help="Stack tag of the deployment (its stacks are <Base>-<stackTag>). Default: STACK_TAG, else "
+                   "LOCAL_CLOUD_STACK_TAG (local-cloud.env), else cdk.json's stackTag.")
 @click.option("--lifecycleId", "lifecycle_id", help="Lifecycle to act on (a UUID).")
 @click.option("--events", "events", multiple=True, type=Choice(CliEvent),
               help="Event to enable; repeat for several. The first event of a phase is always enabled.")
@@ -60,8 +62,9 @@ from .runner import Options, Runner
 @click.option("--wait", is_flag=True, help="Follow the lifecycle until the event in progress ends.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=10800, show_default=True,
               help="--wait: give up after this many seconds (the event goes on).")
-@click.option("--poll-interval", "poll_interval", type=click.FloatRange(min=0.1), default=15, show_default=True,
-              help="--wait: seconds between two status reads.")
+@click.option("--poll-interval", "poll_interval", type=click.FloatRange(min=0.1),
+              help="--wait: read the status every this many seconds (default: adaptive, from 0.5 s doubling "
+                   "up to 15 s, and back to 0.5 s after each change).")
 @click.option("--show-key-in-url", "show_key_in_url", is_flag=True,
               help="Timeline operations: also print a link that carries the API key (a warning says why not to).")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -71,7 +74,7 @@ from .runner import Options, Runner
               help="UI mode: JSON file with default owner, notifications and properties "
                    "(default: ./cli-config.json when present).")
 def cli(mode: str, operation: str | None, stack_tag: str | None, region: str | None, output: str, wait: bool,
-        timeout: float, poll_interval: float, show_key_in_url: bool, save: Path | None, limit: int | None,
+        timeout: float, poll_interval: float | None, show_key_in_url: bool, save: Path | None, limit: int | None,
         next_token: str | None, config_path: Path | None, **flags: object) -> int:
     options = Options(output=output.lower(), wait=wait, timeout=timeout, poll_interval=poll_interval,
                       show_key_in_url=show_key_in_url, save=save, limit=limit, next_token=next_token)
@@ -87,7 +90,9 @@ def cli(mode: str, operation: str | None, stack_tag: str | None, region: str | N
         raise UsageError("--config is for --mode UI")
     op = find_operation(operation)
     if not stack_tag:
-        raise UsageError(f"--stackTag is required for --operation {op.name} (or set STACK_TAG)")
+        default = default_stack_tag()
+        click.echo(default.notice(), err=True)
+        stack_tag = default.tag
     given = OperationInput(stack_tag=stack_tag, **flags)  # type: ignore[arg-type]
     return Runner(region=region, stack_tag=stack_tag).run(op, given, options)
 

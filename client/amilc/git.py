@@ -18,8 +18,3 @@ def _git(*args: str, cwd: Path | None = None) -> str | None:
 def head_commit(cwd: Path | None = None) -> str | None:
     """The commit checked out in ``cwd`` (the current directory by default), or None outside git."""
     return _git("rev-parse", "HEAD", cwd=cwd)
-
-
-def current_branch(cwd: Path | None = None) -> str | None:
-    """The checked-out branch (``HEAD`` when detached), or None outside git."""
-    return _git("rev-parse", "--abbrev-ref", "HEAD", cwd=cwd)

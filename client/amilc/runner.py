@@ -44,7 +44,7 @@ class Options:
     output: str = "text"
     wait: bool = False
     timeout: float = 10800.0
-    poll_interval: float = 15.0
+    poll_interval: float | None = None  # None: adaptive (follow.poll_delays)
     show_key_in_url: bool = False
     save: Path | None = None
     limit: int | None = None
@@ -173,29 +173,38 @@ class Runner:
         return self._show(op, lifecycle_id, answer, options)
 
     def _show(self, op: Operation, lifecycle_id: str | None, answer: Any, options: Options) -> int:
+        """Results on stdout, prose on stderr: text mode prints on stdout only what a script captures."""
         if op.kind is Kind.TIMELINE:
             return self._show_timeline(op, str(lifecycle_id), answer, options)
         document = answer.json()
         if op.kind is Kind.STATUSES:
-            self._emit(options, document, render.statuses(document) + self._more(document))
+            self._emit(options, document, render.statuses(document))
+            if options.output == "text":
+                for line in self._more(document):
+                    self._progress(line)
             return ExitCode.OK
         if op.kind is Kind.STATUS:
             if options.wait:
                 return self._wait(str(lifecycle_id), options)
             self._emit(options, document, render.status(document))
             return ExitCode.OK
-        # A request that started or recorded something: show what the API accepted.
+        # A request that started or recorded something: its result is the lifecycle id
+        # (``LC=$(api-cli.py ... AMI_CREATE ...)``); what the API accepted goes to stderr.
         lifecycle_id = str(document.get("lifecycle_id") or lifecycle_id)
-        lines = render.accepted(document, f"{op.name} accepted")
-        lines.append(f"timeline: {self.timeline_url(op.lifecycle_type, lifecycle_id)}")
-        if not options.wait:
-            self._emit(options, document, lines)
-            return ExitCode.OK
         if options.output == "text":
-            self._echo("\n".join(lines))
-        return self._wait(lifecycle_id, options)
+            self._echo(lifecycle_id)
+            for line in render.accepted(document, f"{op.name} accepted")[1:]:
+                self._progress(line)
+            self._progress(f"timeline: {self.timeline_url(op.lifecycle_type, lifecycle_id)}")
+        elif not options.wait:
+            self._echo(render.as_json(document))
+        if not options.wait:
+            return ExitCode.OK
+        return self._wait(lifecycle_id, options, summary_on_stdout=options.output == "json")
 
-    def _wait(self, lifecycle_id: str, options: Options) -> int:
+    def _wait(self, lifecycle_id: str, options: Options, summary_on_stdout: bool = True) -> int:
+        """Follow the lifecycle; its final status goes to stdout (the result of a status read, and
+        of a JSON request), or to stderr after a text-mode request whose result was its id."""
         key = self.keys.get(STATUS.key_setting)
 
         def fetch() -> Mapping[str, Any]:
@@ -203,8 +212,12 @@ class Runner:
 
         outcome = follow(fetch, timeout=options.timeout, interval=options.poll_interval, report=self._progress,
                          transient=passing_failure)
-        self._progress(outcome.message)
-        self._emit(options, outcome.record, render.status(outcome.record))
+        if summary_on_stdout:
+            self._progress(outcome.message)
+            self._emit(options, outcome.record, render.status(outcome.record))
+        else:
+            self._progress("\n".join(render.status(outcome.record)))
+            self._progress(outcome.message)
         return outcome.exit_code
 
     def timeline_url(self, lifecycle_type: LifecycleType, lifecycle_id: str) -> str:
@@ -215,22 +228,28 @@ class Runner:
         url = self.timeline_url(op.lifecycle_type, lifecycle_id)
         result: dict[str, Any] = {"lifecycle_id": lifecycle_id, "lifecycle_type": str(op.lifecycle_type),
                                   "timeline_url": url, "content_type": answer.content_type}
-        lines = [f"timeline ({op.lifecycle_type}) of lifecycle {lifecycle_id}:", f"  {url}"]
+        notes = [f"timeline ({op.lifecycle_type}) of lifecycle {lifecycle_id}"]
+        link = url
         if options.save is not None:
             try:
                 options.save.write_text(answer.text, encoding="utf-8")
             except OSError as error:
                 raise ClientError(f"--save {options.save}: cannot write the page ({error.strerror})") from None
             result["saved_to"] = str(options.save)
-            lines.append(f"saved to {options.save}: open that file in a browser")
+            notes.append(f"saved to {options.save}: open that file in a browser")
         if options.show_key_in_url:
-            with_key = f"{url}?{urlencode({'api_key': self.keys.get(op.key_setting)})}"
+            link = f"{url}?{urlencode({'api_key': self.keys.get(op.key_setting)})}"
             self._progress(KEY_IN_URL_WARNING)
-            result["timeline_url_with_key"] = with_key
-            lines.append(f"ready to open: {with_key}")
+            result["timeline_url_with_key"] = link
+            notes.append("ready to open: the link above carries the key")
         elif options.save is None:
-            lines.append(TIMELINE_KEY_HINT)
-        self._emit(options, result, lines)
+            notes.append(TIMELINE_KEY_HINT)
+        if options.output == "json":
+            self._echo(render.as_json(result))
+        else:
+            self._echo(link)
+            for line in notes:
+                self._progress(line)
         return ExitCode.OK
 
     @staticmethod

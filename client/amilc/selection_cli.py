@@ -21,7 +21,7 @@ from .command import Choice, OneLineCommand
 from .discovery import SELECTION_ROLE_OUTPUT, SELECTION_TABLE_OUTPUT, Deployment
 from .errors import ClientError, ExitCode, UsageError
 from .lookup_query import ReadStats, query_pages
-from .naming import DEFAULT_STACK_TAG
+from .naming import default_stack_tag
 from .render import as_json
 
 
@@ -45,7 +45,8 @@ def parse_criteria(**flags: str) -> SelectionCriteria:
 
 @click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]},
                help="Print the newest AMI of a deployment that meets every criterion (docs/cli.md).")
-@click.option("--stack_tag", default=DEFAULT_STACK_TAG, show_default=True, help="Stack tag of the deployment.")
+@click.option("--stack_tag", help="Stack tag of the deployment (default: STACK_TAG, else LOCAL_CLOUD_STACK_TAG "
+                                  "from local-cloud.env, else cdk.json's stackTag).")
 @click.option("--region", help="AWS region of the AMI and the deployment (default: environment or profile).")
 @click.option("--ami_semver", default=LATEST, show_default=True, help="'latest' or an exact version like 2.1.0.")
 @click.option("--product_ver", default=ANY, show_default=True, help="Product version, or 'any'.")
@@ -60,7 +61,11 @@ def parse_criteria(**flags: str) -> SelectionCriteria:
               help="text: the framed AMI id; json: the whole lookup entry.")
 @click.option("--assume_reader_role", is_flag=True,
               help="Query as the deployment's read-only selection role (output amiSelectionCAReadOnly).")
-def cli(stack_tag: str, region: str | None, output: str, assume_reader_role: bool, **criteria: str) -> int:
+def cli(stack_tag: str | None, region: str | None, output: str, assume_reader_role: bool, **criteria: str) -> int:
+    if not stack_tag:
+        default = default_stack_tag()
+        click.echo(default.notice("--stack_tag"), err=True)
+        stack_tag = default.tag
     aws = AwsSession(region)
     parsed = parse_criteria(stack_tag=stack_tag, region=aws.region, **criteria)
     aws.require_credentials()

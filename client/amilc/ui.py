@@ -148,7 +148,7 @@ def confirm_request(request: PreparedRequest) -> bool:
 def run_ui(*, stack_tag: str | None, region: str | None, options: Options, config_path: Path | None) -> int:
     """The menu loop; returns when the user quits."""
     defaults = load_defaults(config_path)
-    tag = stack_tag or click.prompt("Stack tag", default=default_stack_tag())
+    tag = stack_tag or click.prompt("Stack tag", default=default_stack_tag().tag)
     runner = Runner(region=region, stack_tag=tag)
     while True:
         click.echo(f"\nAMI lifecycle - stack tag {runner.stack_tag}")

@@ -154,7 +154,7 @@ BASE = {
     "AMI_APPROVAL_PATCH": ["--operation", "AMI_APPROVAL_PATCH", "--stackTag", "main", "--lifecycleId", LC,
                            "--approvalStatusAmiPatch", "APPROVED"],
 }
-# Each flag an operation requires (--stackTag is checked first, see its own test).
+# Each flag an operation requires (--stackTag has a default, see its own tests).
 REQUIRED = [(op, flag) for op, args in BASE.items() for flag in args[::2]
             if flag not in ("--operation", "--stackTag", "--commitRef")]
 
@@ -171,19 +171,36 @@ def test_a_missing_required_flag_is_named_in_one_line_with_exit_2(aws_env, runne
     assert_one_line_error(result, 2, f"{flag} is required for --operation {operation}")
 
 
-def test_the_stack_tag_is_required_for_every_operation(aws_env, runner):
-    result = batch(runner, "--operation", "AMI_GET_STATUSES")
-
-    assert_one_line_error(result, 2, "--stackTag is required for --operation AMI_GET_STATUSES (or set STACK_TAG)")
-
-
-def test_the_stack_tag_may_come_from_the_environment(deployment, api, runner, monkeypatch):
-    monkeypatch.setenv("STACK_TAG", "main")
+def test_without_a_stack_tag_the_cdk_json_tag_is_used_and_named_on_stderr(deployment, api, runner):
     api.add(responses.GET, f"{API_URL}/ami-creation/lifecycles/status", json={"items": []})
 
     result = batch(runner, "--operation", "AMI_GET_STATUSES")
 
     assert result.exit_code == 0, result.output
+    assert result.stdout == "no lifecycles\n"
+    assert result.stderr == ("stack tag: main (from projectSettings.stackTag in cdk.json; pass --stackTag to "
+                             "choose another)\n")
+
+
+def test_the_stack_tag_may_come_from_the_environment(deployment, api, runner, monkeypatch):
+    monkeypatch.setenv("STACK_TAG", "main")
+    monkeypatch.setenv("LOCAL_CLOUD_STACK_TAG", "other")
+    api.add(responses.GET, f"{API_URL}/ami-creation/lifecycles/status", json={"items": []})
+
+    result = batch(runner, "--operation", "AMI_GET_STATUSES")
+
+    assert result.exit_code == 0, result.output
+    assert "stack tag: main (from STACK_TAG;" in result.stderr
+
+
+def test_the_stack_tag_local_cloud_env_records_comes_next(deployment, api, runner, monkeypatch):
+    monkeypatch.setenv("LOCAL_CLOUD_STACK_TAG", "main")
+    api.add(responses.GET, f"{API_URL}/ami-creation/lifecycles/status", json={"items": []})
+
+    result = batch(runner, "--operation", "AMI_GET_STATUSES")
+
+    assert result.exit_code == 0, result.output
+    assert "stack tag: main (from LOCAL_CLOUD_STACK_TAG, set by local-cloud.env;" in result.stderr
 
 
 def test_batch_mode_needs_an_operation(aws_env, runner):

@@ -12,8 +12,10 @@ import pytest
 import responses
 
 from amilc.api_cli import cli
+from amilc.operations import OPERATIONS, Kind
 from tests.client import builders
 from tests.client.conftest import API_URL, PATCH_BUCKET, REGION
+from tests.client.test_api_cli_errors import BASE
 
 LC = builders.LIFECYCLE_ID
 CREATE = ["--operation", "AMI_CREATE", "--stackTag", "main", "--owner", "platform-team",
@@ -76,14 +78,29 @@ def test_every_cli_event_value_maps_to_its_api_event_name(deployment, api, runne
     assert all(event["enabled"] for event in sent_json(api.calls[0])["events"])
 
 
-def test_create_prints_the_lifecycle_id_first_and_the_timeline_link_without_a_key(deployment, api, runner):
+def test_create_prints_the_bare_lifecycle_id_on_stdout_and_the_rest_on_stderr(deployment, api, runner):
     answer_create(api)
 
     result = batch(runner, *CREATE)
 
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"lifecycle_id: {LC}"
-    assert f"timeline: {API_URL}/ami-creation/lifecycles/{LC}/timeline" in lines
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{LC}\n"
+    assert f"timeline: {API_URL}/ami-creation/lifecycles/{LC}/timeline" in result.stderr.splitlines()
+    assert "AMI_CREATE accepted for platform-team" in result.stderr
+
+
+RECORDING = [name for name, op in OPERATIONS.items() if op.kind not in (Kind.STATUS, Kind.STATUSES, Kind.TIMELINE)]
+
+
+@pytest.mark.parametrize("operation", RECORDING)
+def test_every_operation_that_records_something_prints_only_the_lifecycle_id(deployment, api, runner, operation):
+    op = OPERATIONS[operation]
+    api.add(op.method, f"{API_URL}{op.route(LC)}", json=builders.accepted(builders.created()))
+
+    result = batch(runner, *BASE[operation])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{LC}\n"
 
 
 def test_create_with_json_output_prints_the_api_answer(deployment, api, runner):
@@ -184,7 +201,8 @@ def test_statuses_lists_one_page_of_the_stack_tag_and_says_how_to_get_the_next(d
     assert request.url == f"{API_URL}/ami-creation/lifecycles/status?stack_tag=main&limit=10"
     row = result.stdout.splitlines()[1].split()
     assert row[0] == LC and row[2] == "1.0.0"
-    assert result.stdout.splitlines()[-1] == "more lifecycles: repeat with --next-token eyJuZXh0IjoxfQ"
+    assert "more lifecycles" not in result.stdout
+    assert result.stderr.splitlines()[-1] == "more lifecycles: repeat with --next-token eyJuZXh0IjoxfQ"
 
 
 def test_statuses_passes_the_next_token_back(deployment, api, runner):
@@ -212,8 +230,8 @@ def test_timeline_fetches_the_page_with_its_key_and_prints_the_link_without_it(d
 
     assert result.exit_code == 0, result.output
     assert api.calls[0].request.headers["x-api-key"] == deployment.key(setting)
-    assert f"  {url}" in result.stdout.splitlines()
-    assert "--show-key-in-url" in result.stdout
+    assert result.stdout == f"{url}\n"
+    assert "--show-key-in-url" in result.stderr
     assert deployment.key(setting) not in result.output
 
 
@@ -226,7 +244,7 @@ def test_show_key_in_url_prints_a_ready_link_and_warns_about_it(deployment, api,
                    "--show-key-in-url")
 
     from urllib.parse import urlencode
-    assert f"ready to open: {url}?{urlencode({'api_key': key})}" in result.stdout
+    assert result.stdout == f"{url}?{urlencode({'api_key': key})}\n"
     assert result.stderr.startswith("warning: this link contains the timeline API key")
 
 

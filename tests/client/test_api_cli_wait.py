@@ -63,13 +63,77 @@ def test_wait_follows_the_build_until_it_completes(deployment, api, runner, fake
     result = runner.invoke(cli, CREATE)
 
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [
+    assert result.stdout == f"{LC}\n"
+    progress = result.stderr.splitlines()
+    assert progress[progress.index("[00:00:00] BUILD_AMI IN_PROGRESS"):][:2] == [
         "[00:00:00] BUILD_AMI IN_PROGRESS",
         "[00:01:00] BUILD_AMI COMPLETED",
-        "BUILD_AMI ended COMPLETED",
     ]
-    assert f"built AMI: {builders.BUILT_AMI} (us-east-1) version 1.0.0" in result.stdout
+    assert progress[-1] == "BUILD_AMI ended COMPLETED"
+    assert f"built AMI: {builders.BUILT_AMI} (us-east-1) version 1.0.0" in result.stderr
     assert fake_time.sleeps == [30, 30]
+
+
+def test_the_lifecycle_id_can_be_captured_from_a_waited_create(deployment, api, runner, fake_time):
+    answer_create(api)
+    running = builders.created()
+    answer_statuses(api, running, builders.built(running))
+    adaptive = [arg for arg in CREATE if arg not in ("--poll-interval", "30")]
+
+    result = runner.invoke(cli, adaptive)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{LC}\n"
+
+
+def test_status_with_wait_prints_the_final_status_on_stdout(deployment, api, runner, fake_time):
+    running = builders.created()
+    answer_statuses(api, running, running, builders.built(running))
+
+    result = runner.invoke(cli, ["--mode", "BATCH", "--operation", "AMI_GET_STATUS_BY_LIFECYCLE_ID",
+                                 "--stackTag", "main", "--lifecycleId", LC, "--wait"])
+
+    assert result.exit_code == 0, result.output
+    assert f"built AMI: {builders.BUILT_AMI} (us-east-1) version 1.0.0" in result.stdout
+    assert "BUILD_AMI ended COMPLETED" in result.stderr
+
+
+def test_without_poll_interval_polling_starts_fast_and_backs_off_to_15_s(fake_time):
+    running = builders.created()
+
+    follow(records_in_turn(*[running] * 8, builders.built(running)), timeout=1000, report=lambda line: None)
+
+    assert fake_time.sleeps == [0.5, 1, 2, 4, 8, 15, 15, 15]
+
+
+def test_a_seven_second_build_is_seen_ending_within_a_second_of_its_end(fake_time):
+    running = builders.created()
+    built = builders.built(running)
+
+    def fetch() -> dict:
+        return builders.view(built if fake_time.now >= 7.0 else running)
+
+    outcome = follow(fetch, timeout=1000, report=lambda line: None)
+
+    assert outcome.status == "COMPLETED"
+    assert 7.0 <= fake_time.now <= 8.0
+    assert len(fake_time.sleeps) == 4
+
+
+def test_each_change_of_status_starts_the_fast_polls_again(fake_time):
+    running = builders.created()
+    waiting = builders.view(running)
+    waiting["event_in_progress"] = {**waiting["event_in_progress"], "status": "WAITING_FOR_BUILD"}
+
+    def answers():
+        yield from [builders.view(running)] * 4 + [waiting] * 2
+        while True:
+            yield builders.view(builders.built(running))
+
+    feed = answers()
+    follow(lambda: next(feed), timeout=1000, report=lambda line: None)
+
+    assert fake_time.sleeps == [0.5, 1, 2, 4, 0.5, 1]
 
 
 def test_wait_reads_the_status_with_the_status_key(deployment, api, runner, fake_time):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -56,7 +57,7 @@ def server(moto_server: str) -> Iterator[str]:
 
 def client_env(endpoint: str, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith("AWS_") and key not in ("STACK_TAG",)}
+           if not key.startswith("AWS_") and key not in ("STACK_TAG", "LOCAL_CLOUD_STACK_TAG")}
     env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
                AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent", **extra)
@@ -96,21 +97,26 @@ def ami_of(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout.splitlines()[1].split(" == ")[1]
 
 
-def test_the_branch_name_slugified_picks_the_deployment(server, tmp_path):
-    entry = lookup_entry(stack_tag="feature-login-2", semver="1.0.0")
-    deploy(server, "feature-login-2", [entry])
+def cdk_json_stack_tag() -> str:
+    return json.loads((SCRIPT.parents[1] / "cdk.json").read_text())["projectSettings"]["stackTag"]
+
+
+def test_off_branch_main_the_deployed_stack_tag_of_cdk_json_is_used_and_named(server, tmp_path):
+    tag = cdk_json_stack_tag()
+    entry = lookup_entry(stack_tag=tag, semver="1.0.0")
+    deploy(server, tag, [entry])
     checkout(tmp_path, "feature/Login_2")
 
     done = run(tmp_path, client_env(server))
 
     assert done.returncode == 0, done.stderr
     assert ami_of(done) == entry["ami_id"]
-    assert "stack tag: feature-login-2" in done.stderr
+    assert f"stack tag: {tag} (from projectSettings.stackTag in cdk.json; pass --stack_tag" in done.stderr
 
 
-def test_outside_git_the_main_deployment_is_used(server, tmp_path):
-    entry = lookup_entry(semver="3.0.0")
-    deploy(server, "main", [entry])
+def test_outside_git_the_cdk_json_deployment_is_used(server, tmp_path):
+    entry = lookup_entry(stack_tag=cdk_json_stack_tag(), semver="3.0.0")
+    deploy(server, cdk_json_stack_tag(), [entry])
 
     done = run(tmp_path, client_env(server))
 
@@ -118,14 +124,36 @@ def test_outside_git_the_main_deployment_is_used(server, tmp_path):
     assert ami_of(done) == entry["ami_id"]
 
 
-def test_stack_tag_in_the_environment_wins_over_the_branch(server, tmp_path):
+def test_the_stack_tag_local_cloud_env_records_wins_over_cdk_json(server, tmp_path):
+    entry = lookup_entry(stack_tag="e2e-local", semver="1.0.0")
+    deploy(server, "e2e-local", [entry])
+
+    done = run(tmp_path, client_env(server, LOCAL_CLOUD_STACK_TAG="e2e-local"))
+
+    assert done.returncode == 0, done.stderr
+    assert ami_of(done) == entry["ami_id"]
+    assert "stack tag: e2e-local (from LOCAL_CLOUD_STACK_TAG, set by local-cloud.env" in done.stderr
+
+
+def test_stack_tag_in_the_environment_wins_over_the_recorded_one(server, tmp_path):
     entry = lookup_entry(stack_tag="release", semver="1.0.0")
     deploy(server, "release", [entry])
     checkout(tmp_path, "feature/other")
 
-    done = run(tmp_path, client_env(server, STACK_TAG="release"))
+    done = run(tmp_path, client_env(server, STACK_TAG="release", LOCAL_CLOUD_STACK_TAG="e2e-local"))
 
     assert ami_of(done) == entry["ami_id"]
+    assert "stack tag: release (from STACK_TAG" in done.stderr
+
+
+def test_an_explicit_stack_tag_is_used_without_a_notice(server, tmp_path):
+    entry = lookup_entry(stack_tag="release", semver="1.0.0")
+    deploy(server, "release", [entry])
+
+    done = run(tmp_path, client_env(server, LOCAL_CLOUD_STACK_TAG="e2e-local"), "--stack_tag", "release")
+
+    assert ami_of(done) == entry["ami_id"]
+    assert "stack tag:" not in done.stderr
 
 
 def test_with_commit_ref_selects_the_ami_built_from_the_checked_out_commit(server, tmp_path):

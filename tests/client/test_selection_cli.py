@@ -127,7 +127,7 @@ def test_amis_of_other_regions_and_stack_tags_are_never_selected(deployment, run
 def test_no_match_exits_1_with_one_line_naming_the_criteria(deployment, runner):
     fill(deployment.table, [lookup_entry(semver="1.0.0", product_ver="2.4.1")])
 
-    result = select(runner, "--product_ver", "9.9.9")
+    result = select(runner, "--stack_tag", "main", "--product_ver", "9.9.9")
 
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -137,7 +137,7 @@ def test_no_match_exits_1_with_one_line_naming_the_criteria(deployment, runner):
 
 
 def test_a_malformed_version_is_a_usage_error_naming_the_flag(deployment, runner):
-    result = select(runner, "--ami_semver", "v1")
+    result = select(runner, "--stack_tag", "main", "--ami_semver", "v1")
 
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: --ami_semver: expected a semantic version like 1.0.0, got 'v1'"
@@ -193,3 +193,14 @@ def test_selection_reads_few_items_when_the_newest_entry_matches(deployment, row
     assert found is not None and found["ami_semver"] == f"{rows}.0.0"
     assert stats.pages == 1
     assert stats.items_read <= lookup_query.FIRST_PAGE_SIZE
+
+
+def test_without_stack_tag_the_deployments_tag_is_used_and_named_on_stderr(deployment, runner, monkeypatch):
+    fill(deployment.table, [lookup_entry(semver="1.0.0")])
+    monkeypatch.setenv("LOCAL_CLOUD_STACK_TAG", "main")
+
+    result = select(runner)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == ("stack tag: main (from LOCAL_CLOUD_STACK_TAG, set by local-cloud.env; "
+                                             "pass --stack_tag to choose another)")

@@ -41,7 +41,7 @@ def test_create_asks_for_the_request_shows_it_without_key_and_sends_it(deploymen
     assert [e["name"] for e in body["events"] if e["enabled"]] == ["BUILD_AMI", "SMOKE_TESTS_AMI_CREATE"]
     assert body["properties"] == {"ticket": "OPS-1"}
     assert f"POST {API_URL}/ami-creation/lifecycles (API key in the x-api-key header, not shown)" in result.output
-    assert f"lifecycle_id: {LC}" in result.output
+    assert f"\n{LC}\n" in result.output
     assert all(key not in result.output for key in deployment.all_key_values())
 
 

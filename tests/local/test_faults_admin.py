@@ -40,7 +40,7 @@ def test_a_fault_set_over_http_is_listed_then_cleared(local_cloud):
 
     assert created.status_code == 201
     assert listed == [{"service": "imagebuilder", "kind": "fail", "operation": "StartImagePipelineExecution",
-                       "seconds": 0.0, "message": "pipeline broken"}]
+                       "seconds": 0.0, "message": "pipeline broken", "count": None}]
     assert cleared == []
 
 
@@ -55,7 +55,11 @@ def test_clearing_one_service_keeps_the_other_services_faults(local_cloud):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"service": "lambda", "kind": "fail"}, "unknown service 'lambda': expected one of imagebuilder, ec2"),
-    ({"service": "ec2", "kind": "explode"}, "unknown fault kind 'explode': expected one of fail, delay, hang"),
+    ({"service": "ec2", "kind": "explode"}, "unknown fault kind 'explode': expected one of fail, delay, hang, "
+                                            "build-fail"),
+    ({"service": "ec2", "kind": "build-fail"}, "fault kind 'build-fail' is for service imagebuilder"),
+    ({"service": "ec2", "kind": "fail", "count": 0}, "count must be a whole number >= 1"),
+    ({"service": "ec2", "kind": "fail", "count": "two"}, "count must be a whole number >= 1"),
     ({"service": "ec2", "kind": "delay", "seconds": -1}, "seconds must be >= 0"),
     ({"service": "ec2", "kind": "fail", "when": "now"}, "unknown field(s) when"),
     ({"kind": "fail"}, "a fault needs 'service' and 'kind'"),
@@ -109,6 +113,48 @@ def test_cli_fault_set_with_a_bad_kind_fails_with_one_line(cli_env):
         "error: unknown fault kind 'explode': expected one of fail, delay, hang "
         "(for ec2 also instance-no-callback, smoke-test-fail)"
     ]
+
+
+def test_cli_sets_a_one_shot_build_fault_and_lists_its_uses(cli_env):
+    runner = CliRunner()
+
+    set_result = runner.invoke(cli, ["fault", "set", "imagebuilder", "build-fail", "--count", "1",
+                                     "--message", "yum exited with 1"], env=cli_env)
+    list_result = runner.invoke(cli, ["fault", "list"], env=cli_env)
+
+    assert set_result.exit_code == 0, set_result.output
+    assert set_result.output.strip() == ("fault set: imagebuilder build-fail operation=* message='yum exited with 1' "
+                                         "for 1 more use(s)")
+    assert "imagebuilder build-fail operation=* message='yum exited with 1' for 1 more use(s)" in list_result.output
+
+
+def test_cli_refuses_a_count_below_one(cli_env):
+    result = CliRunner().invoke(cli, ["fault", "set", "ec2", "fail", "--count", "0"], env=cli_env)
+
+    assert result.exit_code == 2
+    assert "--count" in result.output
+
+
+def test_a_counted_call_fault_fails_that_many_calls_then_clears_itself(local_cloud):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    kwargs = {**local_cloud.client_kwargs(), "config": Config(retries={"total_max_attempts": 1})}
+    ib = boto3.client("imagebuilder", **kwargs)
+    requests.post(_url(local_cloud, "faults"), timeout=10, json={
+        "service": "imagebuilder", "kind": "fail", "operation": "ListImages", "count": 2})
+
+    outcomes = []
+    for _ in range(3):
+        try:
+            ib.list_images()
+            outcomes.append("ok")
+        except ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+
+    assert outcomes == ["InternalFailure", "InternalFailure", "ok"]
+    assert requests.get(_url(local_cloud, "faults"), timeout=10).json()["faults"] == []
 
 
 def test_cli_commands_say_when_the_cloud_is_not_running(tmp_path):

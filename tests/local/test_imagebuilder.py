@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -183,6 +184,36 @@ def test_a_fail_fault_ends_the_build_failed_with_its_reason_and_notifies(fast_cl
     notified = received_notification(local_cloud, queue_url)["image"]
     assert notified["state"]["status"] == "FAILED"
     assert "component build failed" in notified["state"]["reason"]
+
+
+def test_a_one_shot_build_fault_fails_the_next_build_as_image_builder_reports_it(fast_clock, local_cloud, ib,
+                                                                               pipeline):
+    queue_url = subscribed_queue(local_cloud, pipeline["topic"])
+    faults.set_fault("imagebuilder", "build-fail", count=1, message="yum exited with 1")
+
+    failed = finished_image(ib, start_build(ib, pipeline))  # every GetImage call meanwhile answered
+    notified = received_notification(local_cloud, queue_url)["image"]
+    after = finished_image(ib, start_build(ib, pipeline))
+
+    reason = failed["state"]["reason"]
+    assert failed["state"]["status"] == "FAILED"
+    assert re.fullmatch(r"Workflow Execution ID: 'wf-[0-9a-f-]{36}' failed with reason: Step 'BuildImage' "
+                        r"failed: yum exited with 1", reason)
+    assert "fault" not in reason.lower()
+    assert notified["state"] == {"status": "FAILED", "reason": reason}
+    assert after["state"]["status"] == "AVAILABLE"
+    assert faults.list_faults() == []
+
+
+def test_a_build_fault_without_a_message_names_the_recipe_component_that_failed(fast_clock, ib, pipeline):
+    faults.set_fault("imagebuilder", "build-fail")
+
+    image = finished_image(ib, start_build(ib, pipeline))
+
+    component = image["imageRecipe"]["components"][0]["componentArn"]
+    assert image["state"]["reason"].endswith(f"Step 'BuildImage' failed: Component '{component}' failed in "
+                                             "phase 'build': exit status 1")
+    assert faults.list_faults() != []  # without --count it lasts until cleared
 
 
 def test_a_hang_fault_keeps_the_build_building_until_cancelled(fast_clock, ib, pipeline):

@@ -49,3 +49,22 @@ def test_a_wrong_setting_stops_before_anything_is_deployed():
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: settings: STACK_TAG environment variable: expected 1-32 characters")
+
+
+def test_local_destroy_with_no_cloud_where_it_points_fails_loudly_and_keeps_the_env_file(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env_file = tmp_path / "local-cloud.env"
+    env_file.write_text("export LOCAL_CLOUD_PORT=1\n")
+
+    result = run("destroy.sh", "--local", "--yes", LOCAL_CLOUD_PORT=str(port),
+                 LOCAL_CLOUD_STATE_DIR=str(tmp_path / "state"), LOCAL_CLOUD_ENV_FILE=str(env_file))
+
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: no local cloud answers at http://127.0.0.1:{port} with state folder "
+                           f"{tmp_path / 'state'}, so nothing was deleted: source the local-cloud.env")
+    assert env_file.exists()

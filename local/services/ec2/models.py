@@ -110,7 +110,7 @@ def _require_bucket(account_id: str, bucket: str) -> None:
 
 def _plan(operation: str) -> tuple[float, float | None, str | None]:
     """(started, due, failure reason) for a task created now."""
-    fault = faults.active("ec2", operation)
+    fault = faults.use("ec2", operation)
     extra = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
     started = time.time()
     due = started + clock.scaled(load_config().export_task_seconds + extra)

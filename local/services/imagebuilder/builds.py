@@ -5,10 +5,12 @@ notifies the infrastructure configuration's SNS topic when it ends
 
 Timing: the whole build takes ``clock.scaled(config.image_build_seconds)``
 real seconds, split over the phases below. A fault set on
-``imagebuilder``/``StartImagePipelineExecution`` when the build starts
-decides its course: ``fail`` ends it FAILED (with the fault's message as
-``state.reason``) where testing would start, ``delay`` adds the fault's
-seconds, ``hang`` leaves it BUILDING until it is cancelled.
+``imagebuilder``/``StartImagePipelineExecution`` (or ``*``) when the build
+starts decides its course: ``build-fail`` (or ``fail`` on that operation)
+ends it FAILED where testing would start, with a ``state.reason`` worded as
+Image Builder words a failed build step; ``delay`` adds the fault's
+seconds, ``hang`` leaves it BUILDING until it is cancelled. A counted fault
+loses one use per build it shapes.
 
 Due times are wall-clock, so a build restored from saved state resumes
 where it stopped (overdue transitions apply at once).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -67,7 +70,22 @@ class ImageBuild:
 _timers: dict[str, threading.Timer] = {}
 
 
-def plan(started: float, fault: faults.Fault | None, tests_enabled: bool) -> tuple[list[tuple[float, str]], str | None]:
+def failure_reason(fault: faults.Fault, recipe: dict[str, Any]) -> str:
+    """Why a faulted build failed, worded as Image Builder reports a failed
+    build step: the workflow execution, the step, then the cause (the
+    fault's message, else the recipe's first component exiting 1)."""
+    if fault.message and fault.message != faults.DEFAULT_MESSAGE:
+        cause = fault.message
+    else:
+        components = recipe.get("components") or [{}]
+        component = components[0].get("componentArn", "the build component")
+        cause = f"Component '{component}' failed in phase 'build': exit status 1"
+    return (f"Workflow Execution ID: 'wf-{uuid.uuid4()}' failed with reason: Step 'BuildImage' failed: "
+            f"{cause}")
+
+
+def plan(started: float, fault: faults.Fault | None, tests_enabled: bool,
+         recipe: dict[str, Any] | None = None) -> tuple[list[tuple[float, str]], str | None]:
     """The (due time, state) steps of a build and, for a failing one, why."""
     extra = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
     total = clock.scaled(load_config().image_build_seconds + extra)
@@ -76,9 +94,9 @@ def plan(started: float, fault: faults.Fault | None, tests_enabled: bool) -> tup
         steps = [step for step in steps if step[1] != "TESTING"]
     if fault is not None and fault.kind == "hang":
         return steps[:1], None
-    if fault is not None and fault.kind == "fail":
+    if fault is not None and fault.kind in ("fail", "build-fail"):
         fail_at = started + total * 0.6
-        return [steps[0], (fail_at, "FAILED")], f"{fault.message} (fault injected into {OPERATION})"
+        return [steps[0], (fail_at, "FAILED")], failure_reason(fault, recipe or {})
     return steps, None
 
 
@@ -109,7 +127,7 @@ def start(ib: ImageBuilderBackend, pipeline_arn: str, tags: dict[str, str] | Non
     if distribution is not None:
         body["distributionConfiguration"] = copy.deepcopy(distribution)
     tests_enabled = bool((pipeline.get("imageTestsConfiguration") or {}).get("imageTestsEnabled", True))
-    schedule, reason = plan(started, faults.active("imagebuilder", OPERATION), tests_enabled)
+    schedule, reason = plan(started, faults.use("imagebuilder", OPERATION), tests_enabled, recipe)
     build = ImageBuild(arn, ib.account_id, ib.region, body,
                        outputs.build_date(datetime.fromtimestamp(started, timezone.utc)), schedule, reason)
     ib.images[arn] = build

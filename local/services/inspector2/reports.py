@@ -85,7 +85,7 @@ _timers: dict[str, threading.Timer] = {}
 
 
 def _plan(operation: str) -> tuple[float | None, str | None]:
-    fault = faults.active("inspector2", operation)
+    fault = faults.use("inspector2", operation)
     extra = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
     due = time.time() + clock.scaled(REPORT_SECONDS + extra)
     if fault is not None and fault.kind == "hang":
