@@ -55,9 +55,10 @@ def test_clearing_one_service_keeps_the_other_services_faults(local_cloud):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"service": "lambda", "kind": "fail"}, "unknown service 'lambda': expected one of imagebuilder, ec2"),
-    ({"service": "ec2", "kind": "explode"}, "unknown fault kind 'explode': expected one of fail, delay, hang, "
-                                            "build-fail"),
-    ({"service": "ec2", "kind": "build-fail"}, "fault kind 'build-fail' is for service imagebuilder"),
+    ({"service": "ec2", "kind": "explode"}, "unknown fault kind 'explode': expected one of fail, delay, hang "
+                                            "(for ec2 also instance-no-callback, smoke-test-fail)"),
+    ({"service": "ec2", "kind": "build-fail"}, "unknown fault kind 'build-fail': expected one of fail, delay, "
+                                               "hang (for ec2 also"),
     ({"service": "ec2", "kind": "fail", "count": 0}, "count must be a whole number >= 1"),
     ({"service": "ec2", "kind": "fail", "count": "two"}, "count must be a whole number >= 1"),
     ({"service": "ec2", "kind": "delay", "seconds": -1}, "seconds must be >= 0"),
