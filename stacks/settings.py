@@ -183,6 +183,7 @@ class LifecycleSettings:
     export_link_expiry_secs: int
     log_retention_days: int
     state_machines: StateMachineTimeouts
+    severity_gate: str = "CRITICAL=0"
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2192, 2557, 2922, 3288, 3653)
 _SECRET_LEAF_RE = re.compile(r"^[A-Za-z0-9_+=.@-]{1,100}$")
 _SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
+_GATE_PART = r"\s*(CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL|UNTRIAGED)\s*=\s*[0-9]+\s*"
+_GATE_RE = re.compile(rf"^({_GATE_PART}(,{_GATE_PART})*)?$")
 
 
 def _key_names(reader: _Reader, required: tuple[str, ...]) -> dict[str, str]:
@@ -337,6 +340,9 @@ def parse_settings(data: Mapping[str, Any], *, context_stack_tag: str | None = N
         export_link_expiry_secs=lc.integer("exportLinkExpiry", minimum=60, maximum=604800),
         log_retention_days=retention,
         state_machines=timeouts,
+        severity_gate=lc.string("vulnerabilityScansSeverityGate", allow_empty=True, pattern=_GATE_RE,
+                                expected="SEVERITY=N[,SEVERITY=N...] with SEVERITY one of CRITICAL, HIGH, MEDIUM, "
+                                         "LOW, INFORMATIONAL, UNTRIAGED (e.g. CRITICAL=0,HIGH=5), or empty for no gate"),
     )
     return Settings(
         stack_tag=_resolve_stack_tag(root.string("stackTag"), context_stack_tag),

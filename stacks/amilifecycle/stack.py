@@ -14,7 +14,8 @@ from constructs import Construct
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
 from stacks.amilifecycle.api_keys import ApiKeySecrets
-from stacks.amilifecycle.events import BuildEvent, EventProps, EventRegistry, SmokeTestsEvent, TestInstances
+from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, SmokeTestsEvent, TestInstances,
+                                        VulnerabilityScansEvent)
 from stacks.amilifecycle.events.test_instances import smoke_test_log_group_name
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
@@ -111,6 +112,11 @@ class AmiLifecycleStack(cdk.Stack):
             SmokeTestsEvent(self, "SmokeTestsEvent", props=props,
                             timeout=cdk.Duration.minutes(machines.smoke_tests_mins), instances=self.test_instances,
                             callback_timeout=cdk.Duration.minutes(machines.smoke_tests_sqs_mins)),
+            VulnerabilityScansEvent(self, "VulnerabilityScansEvent", props=props,
+                                    timeout=cdk.Duration.minutes(machines.vulnerability_scans_mins),
+                                    instances=self.test_instances, key=self.keys.orchestrator,
+                                    findings_bucket=self.buckets.inspector_findings, findings_key=self.keys.findings,
+                                    severity_gate=settings.lifecycle.severity_gate),
         ]
 
     def _outputs(self) -> list[Output]:

@@ -89,7 +89,7 @@ def test_the_build_execution_has_a_deterministic_name_and_a_plain_json_input(api
         "lifecycle_id": lifecycle_id, "stack_tag": STACK_TAG, "imagebuilder_pipeline_arn": PIPELINE_ARN,
         "product_ver": "2.4.1", "product_name": "payments-service",
         "commit_ref": "9fceb02d0ae598e95dc970b74767f19372d61af8",
-        "event": "BUILD_AMI", "operation_type": "ami-creation", "attempt": 1,
+        "event": "BUILD_AMI", "operation_type": "ami-creation", "attempt": 1, "properties": {},
     }
 
 

@@ -32,6 +32,7 @@ EXPECTED_OUTPUTS = {
     "amiOrchestratorApiGatewayArn",
     "lifeCycleAmiBuildStateMachineName",
     "lifeCycleSmokeTestsStateMachineName",
+    "lifeCycleVulnerabilityScansStateMachineName",
 }
 
 
@@ -119,7 +120,7 @@ def test_lookup_table_orders_a_stack_tags_amis_by_semver_sort_key(stack, resourc
 
 def test_tables_are_on_demand_recoverable_and_encrypted_with_the_orchestrator_key(stack, resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 4  # lifecycle state, semver seed, lookup, build waits
+    assert len(tables) == 5  # lifecycle state, semver seed, lookup, build waits, scan waits
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"

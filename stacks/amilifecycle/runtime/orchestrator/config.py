@@ -47,6 +47,10 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "SMOKE_TEST_SUITE_BUCKET": "the bucket of the smoke-test suite asset",
     "SMOKE_TEST_SUITE_KEY": "the object key of the smoke-test suite asset",
     "SMOKE_TEST_LOG_GROUP_NAME": "the log group of smoke-test output",
+    "SCAN_WAITS_TABLE_NAME": "the table of pending vulnerability scan waits",
+    "FINDINGS_BUCKET_NAME": "the bucket of findings reports and SBOMs",
+    "FINDINGS_KEY_ARN": "the KMS key of findings reports and SBOMs",
+    "VULNERABILITY_GATE": "the deployment's severity gate (e.g. CRITICAL=0,HIGH=5)",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)

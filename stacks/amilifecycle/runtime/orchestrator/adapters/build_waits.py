@@ -1,38 +1,21 @@
 """The build-waits table: which task token waits for which image build.
 
-One item per image build version ARN. Two writers meet on it, in either
-order:
-
-* the build state machine's wait step registers its task token;
-* the Image Builder notification handler records the build's outcome.
-
-Each writer sets only its own attributes with one atomic ``UpdateItem`` and
-reads the whole item back (``ReturnValues=ALL_NEW``). Whoever writes second
-therefore sees both the token and the outcome and answers the token; the
-first sees only its own half and does nothing more. A notification that
-arrives before the token is registered is thus never lost, and a token
-registered again after a timeout is answered at once if the outcome is
-already known. Items expire through the table's TTL (``expires_at``).
+A waits table (``task_waits.py``) keyed by the image build version ARN: the
+build state machine's wait step registers its token, the Image Builder
+notification handler records the build's outcome, and whoever writes
+second answers the token.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Mapping
-
-from boto3.dynamodb.types import TypeDeserializer
+from datetime import datetime
+from typing import Any
 
 from ..domain.builds import BuildOutcome
-from ..domain.timestamps import iso_utc
-from . import aws
+from .task_waits import TaskWait, TaskWaits
 
 PARTITION_KEY = "image_build_version_arn"
-TTL_ATTRIBUTE = "expires_at"
-# Longer than any build may run (the state machine timeout is at most a day).
-RETENTION = timedelta(days=7)
-
-_deserializer = TypeDeserializer()
 
 
 @dataclass(frozen=True)
@@ -50,20 +33,13 @@ class BuildWait:
         return self.task_token is not None and self.outcome is not None
 
 
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
-
-
-def _wait_from_item(item: Mapping[str, Any]) -> BuildWait:
-    data = _plain(item)
-    outcome = data.get("outcome")
+def _build_wait(wait: TaskWait) -> BuildWait:
+    outcome = wait.outcome
     return BuildWait(
-        image_build_version_arn=str(data[PARTITION_KEY]),
-        task_token=data.get("task_token") or None,
-        outcome=BuildOutcome(image_build_version_arn=str(data[PARTITION_KEY]), status=str(outcome["status"]),
+        image_build_version_arn=wait.key, task_token=wait.task_token,
+        outcome=BuildOutcome(image_build_version_arn=wait.key, status=str(outcome["status"]),
                              reason=str(outcome.get("reason") or "")) if outcome else None,
-        lifecycle_id=data.get("lifecycle_id") or None,
-    )
+        lifecycle_id=wait.lifecycle_id)
 
 
 class BuildWaits:
@@ -73,50 +49,20 @@ class BuildWaits:
         if not table_name:
             raise ValueError("BuildWaits needs the build-waits table name (BUILD_WAITS_TABLE_NAME)")
         self.table_name = table_name
-        self._client = client
-
-    client = aws.LazyClient("dynamodb")
+        self._waits = TaskWaits(table_name, PARTITION_KEY, client)
 
     def register_token(self, image_build_version_arn: str, task_token: str, *, lifecycle_id: str,
                        now: datetime) -> BuildWait:
         """Remember that ``task_token`` waits for the build; a newer token replaces an older one."""
-        response = self.client.update_item(
-            TableName=self.table_name,
-            Key={PARTITION_KEY: {"S": image_build_version_arn}},
-            UpdateExpression="SET task_token = :token, lifecycle_id = :lifecycle, token_registered_at = :now, "
-                             "#ttl = :ttl",
-            ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
-            ExpressionAttributeValues={
-                ":token": {"S": task_token},
-                ":lifecycle": {"S": lifecycle_id},
-                ":now": {"S": iso_utc(now)},
-                ":ttl": {"N": str(int((now + RETENTION).timestamp()))},
-            },
-            ReturnValues="ALL_NEW",
-        )
-        return _wait_from_item(response["Attributes"])
+        return _build_wait(self._waits.register_token(image_build_version_arn, task_token,
+                                                      lifecycle_id=lifecycle_id, now=now))
 
     def record_outcome(self, outcome: BuildOutcome, *, now: datetime) -> BuildWait:
         """Remember how the build ended; the first outcome recorded stays (a late duplicate changes nothing)."""
-        response = self.client.update_item(
-            TableName=self.table_name,
-            Key={PARTITION_KEY: {"S": outcome.image_build_version_arn}},
-            UpdateExpression="SET outcome = if_not_exists(outcome, :outcome), "
-                             "outcome_recorded_at = if_not_exists(outcome_recorded_at, :now), "
-                             "#ttl = if_not_exists(#ttl, :ttl)",
-            ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
-            ExpressionAttributeValues={
-                ":outcome": {"M": {"status": {"S": outcome.status}, "reason": {"S": outcome.reason}}},
-                ":now": {"S": iso_utc(now)},
-                ":ttl": {"N": str(int((now + RETENTION).timestamp()))},
-            },
-            ReturnValues="ALL_NEW",
-        )
-        return _wait_from_item(response["Attributes"])
+        return _build_wait(self._waits.record_outcome(
+            outcome.image_build_version_arn, {"status": outcome.status, "reason": outcome.reason}, now=now))
 
     def get(self, image_build_version_arn: str) -> BuildWait | None:
         """The item of one build, read consistently, or ``None``."""
-        response = self.client.get_item(TableName=self.table_name,
-                                        Key={PARTITION_KEY: {"S": image_build_version_arn}}, ConsistentRead=True)
-        item = response.get("Item")
-        return _wait_from_item(item) if item else None
+        wait = self._waits.get(image_build_version_arn)
+        return _build_wait(wait) if wait else None

@@ -85,3 +85,19 @@ class Workflows:
         """Fail a callback task; ``error`` and ``cause`` are cut to Step Functions' limits."""
         self._sfn.send_task_failure(taskToken=task_token, error=error[:MAX_TASK_ERROR_LENGTH],
                                     cause=cause[:MAX_TASK_CAUSE_LENGTH])
+
+
+# A token that can no longer be answered: the execution already moved on (timed out, answered, ended).
+STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def answered(call: Any) -> bool:
+    """Run ``call`` (a task-token answer); ``False`` when the token was no longer waiting, which is not an
+    error: a duplicate announcement, or a wait that already timed out (its safety check takes over)."""
+    try:
+        call()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in STALE_TOKEN_ERRORS:
+            raise
+        return False
+    return True

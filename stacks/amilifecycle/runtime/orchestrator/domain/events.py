@@ -5,7 +5,8 @@ lifecycle record alone, so any use case (create, update, next event, patch)
 starts any event the same way:
 
 ``{lifecycle_id, stack_tag, event, operation_type, attempt, product_ver,
-product_name, commit_ref}``, plus ``ami`` (the AMI the event works on:
+product_name, commit_ref, properties}`` (``properties``: the lifecycle's own,
+e.g. a ``vulnerability_gate``), plus ``ami`` (the AMI the event works on:
 ``{id, name, region, owner, semver}``) for every event after the phase's
 build or patch, plus what the event's own starter adds (BUILD_AMI: the
 Image Builder pipeline).
@@ -78,6 +79,7 @@ def execution_input(record: Record, event: EventName, *, attempt: int,
         "product_ver": str(record.get("product_ver") or ""),
         "product_name": str(record.get("product_name") or ""),
         "commit_ref": str(record.get("commit_ref") or ""),
+        "properties": dict(record.get("properties") or {}),
     }
     if event is not first_event(lifecycle_type):
         value["ami"] = event_ami(record, event)

@@ -21,10 +21,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from ..adapters.build_waits import BuildWait, BuildWaits
 from ..adapters.image_builder import ImageBuilder, check_pipeline_arn, parse_image_notification
+from ..adapters.workflows import answered
 from ..bootstrap import Container, container, reset
 from ..config import RuntimeConfig
 from ..service.ports import WorkflowEngine
@@ -35,7 +35,6 @@ from ..domain.fields import lifecycle_id as parse_lifecycle_id
 logger = Logger()
 
 IMAGE_BUILD_FAILED = "ImageBuildFailed"
-_STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 
 
 def _utc_now() -> datetime:
@@ -68,20 +67,17 @@ class BuildSteps:
             return False
         assert wait.task_token is not None and wait.outcome is not None
         outcome = wait.outcome
-        try:
-            if outcome.succeeded:
-                self.workflows.send_task_success(wait.task_token, outcome.to_dict())
-            elif outcome.failed:
-                self.workflows.send_task_failure(wait.task_token, error=IMAGE_BUILD_FAILED, cause=outcome.reason)
-            else:
-                return False
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code not in _STALE_TOKEN_ERRORS:
-                raise
-            # A duplicate notification, or a wait that already timed out (its safety poll takes over).
-            logger.info("build wait token no longer waiting", extra={
-                "image_build_version_arn": wait.image_build_version_arn, "code": code})
+        token = wait.task_token
+        if outcome.succeeded:
+            done = answered(lambda: self.workflows.send_task_success(token, outcome.to_dict()))
+        elif outcome.failed:
+            done = answered(lambda: self.workflows.send_task_failure(token, error=IMAGE_BUILD_FAILED,
+                                                                     cause=outcome.reason))
+        else:
+            return False
+        if not done:
+            logger.info("build wait token no longer waiting",
+                        extra={"image_build_version_arn": wait.image_build_version_arn})
             return False
         logger.info("build wait answered", extra={"image_build_version_arn": wait.image_build_version_arn,
                                                   "lifecycle_id": wait.lifecycle_id, "status": outcome.status})

@@ -35,7 +35,6 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from ..adapters.ami_tags import AmiTagger
 from ..adapters.lookup_repository import LookupRepository
@@ -50,6 +49,7 @@ from ..domain.results import EventError, EventResult, parse_event_result
 from ..domain.sequences import first_event
 from ..domain.tags import ami_tags
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
+from ..adapters.workflows import answered
 from .next_event import NextEventService
 from .ports import LifecycleRepository, NotificationPublisher, WorkflowEngine
 
@@ -58,7 +58,6 @@ logger = Logger(child=True)
 Record = dict[str, Any]
 RECEIVER_COMPLETED = {"receiver_status": "COMPLETED"}
 # A token that can no longer be answered: the execution already moved on.
-_STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 _RECEIVER_OPERATORS = {LifecycleType.AMI_CREATION: Operator.AMI_CREATION_RECEIVER,
                        LifecycleType.AMI_PATCH: Operator.AMI_PATCH_RECEIVER}
 # Bookkeeping that every write changes; not a change of content.
@@ -186,13 +185,8 @@ class ResultService:
 
     @staticmethod
     def _answer(call: Callable[[], None]) -> None:
-        try:
-            call()
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code not in _STALE_TOKEN_ERRORS:
-                raise
-            logger.info("task token already answered or expired", extra={"code": code})
+        if not answered(call):
+            logger.info("task token already answered or expired")
 
     def _publish(self, message: NotificationMessage, record: Mapping[str, Any]) -> None:
         publish_logged(self.notifier, message, record)
