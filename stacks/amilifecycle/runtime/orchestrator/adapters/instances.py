@@ -15,6 +15,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from botocore.exceptions import ClientError
+
 from ..domain.errors import ValidationError
 from . import aws
 
@@ -79,7 +81,12 @@ class TestInstances:
 
     def root_device(self, ami_id: str) -> str:
         """The AMI's root device name; a clear error when the AMI is missing or not available."""
-        images = self.ec2.describe_images(ImageIds=[ami_id]).get("Images") or []
+        try:
+            images = self.ec2.describe_images(ImageIds=[ami_id]).get("Images") or []
+        except ClientError as error:
+            if not str(error.response.get("Error", {}).get("Code", "")).startswith("InvalidAMIID"):
+                raise
+            images = []
         if not images:
             raise ValidationError(f"ami.id: AMI {ami_id} does not exist in {self.region}", field="ami.id")
         image = images[0]

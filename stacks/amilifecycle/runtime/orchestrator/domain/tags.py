@@ -57,6 +57,19 @@ def _severities(properties: Mapping[str, Any]) -> str | None:
     return ", ".join(f"{level}: {counts.get(level, 0)}" for level in SEVERITY_ORDER)
 
 
+def _gate(gate: Any) -> str | None:
+    if not isinstance(gate, Mapping):
+        return None
+    verdict = "PASSED" if gate.get("passed") else "FAILED (" + ", ".join(gate.get("tripped_by") or []) + ")"
+    return f"{gate.get('rule')}: {verdict}"
+
+
+def _test_counts(properties: Mapping[str, Any]) -> str | None:
+    if "total" not in properties:
+        return None
+    return f"{properties.get('passed', 0)} of {properties.get('total', 0)} passed"
+
+
 def _image_builder_facts(properties: Mapping[str, Any]) -> dict[str, Any]:
     return {
         tag_key("COMPONENTS"): _components(properties),
@@ -105,6 +118,14 @@ def ami_tags(record: Record, result: EventResult) -> dict[str, str]:
             tag_key("EVENT", event, "TOTAL_VULNERABILITIES"): props.get("total_vulnerabilities"),
             tag_key("EVENT", event, "SEVERITIES"): _severities(props),
             tag_key("EVENT", event, "SCAN_REPORT"): _s3_url(report.get("S3Bucket"), report.get("S3Key")),
+            tag_key("EVENT", event, "SBOM"): _s3_url((props.get("sbom") or {}).get("S3Bucket"),
+                                                     (props.get("sbom") or {}).get("S3Key")),
+            tag_key("EVENT", event, "SEVERITY_GATE"): _gate(props.get("severity_gate")),
+        })
+    elif event in (EventName.SMOKE_TESTS_AMI_CREATE, EventName.SMOKE_TESTS_AMI_PATCH):
+        facts.update({
+            tag_key("EVENT", event, "TESTS"): _test_counts(props),
+            tag_key("EVENT", event, "FAILED_TESTS"): ", ".join(props.get("failed_tests") or []) or None,
         })
     elif event is EventName.QA_CERTIFICATION_REQUEST:
         facts.update({
