@@ -37,3 +37,12 @@ def is_admin_statement(statement: dict[str, Any]) -> bool:
 
 def output_keys(template: Template) -> set[str]:
     return set(template.to_json().get("Outputs", {}))
+
+
+def logical_id(stack, construct) -> str:
+    """The logical id of a construct's CloudFormation resource."""
+    return stack.get_logical_id(construct.node.default_child)
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]

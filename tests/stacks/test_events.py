@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.stacks.helpers import as_list, logical_id
+
 from orchestrator.domain.vocabulary import EventName
 from stacks.amilifecycle.events.base import STATE_MACHINES_VARIABLE, EventRegistry
 
@@ -19,14 +21,6 @@ def stack(app_stacks):
 @pytest.fixture(scope="module")
 def resources(templates) -> dict[str, dict[str, Any]]:
     return templates["AmiLifecycle"].to_json()["Resources"]
-
-
-def logical_id(stack, construct) -> str:
-    return stack.get_logical_id(construct.node.default_child)
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def statements_of(stack, resources, function) -> list[dict[str, Any]]:

@@ -27,10 +27,11 @@ from ..adapters.image_builder import ImageBuilder, check_pipeline_arn, parse_ima
 from ..adapters.workflows import answered
 from ..bootstrap import Container, container, reset
 from ..config import RuntimeConfig
-from ..service.ports import WorkflowEngine
 from ..domain.builds import build_ami_result, result_message
 from ..domain.errors import ValidationError, describe_value
 from ..domain.fields import lifecycle_id as parse_lifecycle_id
+from ..service.ports import WorkflowEngine
+from .step_input import text
 
 logger = Logger()
 
@@ -94,14 +95,6 @@ def reset_steps() -> None:
     reset()
 
 
-def _text(event: Mapping[str, Any], name: str) -> str:
-    value = event.get(name) if isinstance(event, Mapping) else None
-    if not isinstance(value, str) or not value.strip():
-        state = "missing (required)" if value is None else f"got {describe_value(value)}"
-        raise ValidationError(f"{name}: expected a non-empty string, {state}", field=name)
-    return value.strip()
-
-
 # ----------------------------------------------------------------- handlers
 
 @logger.inject_lambda_context
@@ -126,9 +119,9 @@ def wait_for_build(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{task_token, lifecycle_id, image_build_version_arn}``: register the token; answer it at once
     when the build's outcome is already known."""
     current = steps()
-    token = _text(event, "task_token")
+    token = text(event, "task_token")
     lifecycle_id = parse_lifecycle_id(event.get("lifecycle_id"))
-    image_arn = _text(event, "image_build_version_arn")
+    image_arn = text(event, "image_build_version_arn")
     wait = current.waits.register_token(image_arn, token, lifecycle_id=lifecycle_id, now=current.clock())
     answered = current.answer(wait)
     logger.info("build wait registered", extra={"lifecycle_id": lifecycle_id, "image_build_version_arn": image_arn,
@@ -156,7 +149,7 @@ def image_build_notification(event: Mapping[str, Any], context: Any) -> dict[str
 @logger.inject_lambda_context
 def check_build(event: Mapping[str, Any], context: Any) -> dict[str, str]:
     """``{image_build_version_arn}`` -> ``{image_build_version_arn, status, reason}`` (the safety poll)."""
-    outcome = steps().image_builder.outcome(_text(event, "image_build_version_arn"))
+    outcome = steps().image_builder.outcome(text(event, "image_build_version_arn"))
     logger.info("image build checked", extra=outcome.to_dict())
     return outcome.to_dict()
 
@@ -166,10 +159,10 @@ def ami_details(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{lifecycle_id, image_build_version_arn, product_ver, product_name, commit_ref}`` -> the BUILD_AMI
     result message for the creation receiver."""
     current = steps()
-    image = current.image_builder.get_image(_text(event, "image_build_version_arn"))
+    image = current.image_builder.get_image(text(event, "image_build_version_arn"))
     result = build_ami_result(
-        image, lifecycle_id=parse_lifecycle_id(event.get("lifecycle_id")), product_ver=_text(event, "product_ver"),
-        product_name=_text(event, "product_name"), commit_ref=_text(event, "commit_ref"), now=current.clock())
+        image, lifecycle_id=parse_lifecycle_id(event.get("lifecycle_id")), product_ver=text(event, "product_ver"),
+        product_name=text(event, "product_name"), commit_ref=text(event, "commit_ref"), now=current.clock())
     logger.info("AMI details read", extra={"lifecycle_id": result.lifecycle_id,
                                            "amis": [ami.get("image") for ami in result.properties["ami_details"]]})
     return result_message(result)

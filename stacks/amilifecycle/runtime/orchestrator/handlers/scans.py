@@ -26,10 +26,10 @@ from ..adapters.task_waits import TaskWaits
 from ..adapters.workflows import answered
 from ..bootstrap import container
 from ..domain.builds import result_message
-from ..domain.errors import ValidationError, describe_value
 from ..domain.fields import lifecycle_id as parse_lifecycle_id
 from ..domain.scans import gate_for, summarize_findings
 from ..domain.scans import scan_result as shape_scan_result
+from .step_input import mapping, text
 
 logger = Logger()
 
@@ -38,14 +38,6 @@ SCANNED = "SCANNED"
 
 __all__ = ["ScanningNotEnabled", "check_exports", "check_scan", "check_scanning", "collect_findings",
            "scan_notification", "scan_result", "wait_for_scan"]
-
-
-def _text(event: Mapping[str, Any], name: str) -> str:
-    value = event.get(name) if isinstance(event, Mapping) else None
-    if not isinstance(value, str) or not value.strip():
-        state = "missing (required)" if value is None else f"got {describe_value(value)}"
-        raise ValidationError(f"{name}: expected a non-empty string, {state}", field=name)
-    return value.strip()
 
 
 def _inspector() -> Inspector:
@@ -79,9 +71,9 @@ def check_scanning(event: Mapping[str, Any], context: Any) -> dict[str, str]:
 def wait_for_scan(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{task_token, lifecycle_id, instance_id}``: register the token; answer it at once when the
     instance's scan already completed."""
-    token = _text(event, "task_token")
+    token = text(event, "task_token")
     lifecycle_id = parse_lifecycle_id(event.get("lifecycle_id"))
-    instance_id = _text(event, "instance_id")
+    instance_id = text(event, "instance_id")
     wait = _waits().register_token(instance_id, token, lifecycle_id=lifecycle_id, now=container().clock())
     if wait.outcome is None and _inspector().scan_completed(instance_id):
         wait = _waits().record_outcome(instance_id, {"status": SCANNED}, now=container().clock())
@@ -94,7 +86,7 @@ def wait_for_scan(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 @logger.inject_lambda_context
 def scan_notification(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """An ``Inspector2 Scan`` event (EventBridge): record the instance's scan and resume its wait."""
-    detail = event.get("detail") if isinstance(event.get("detail"), Mapping) else {}
+    detail = mapping(event, "detail")
     instance_id = detail.get("instance-id") or next(
         (str(r).rsplit("/", 1)[-1] for r in event.get("resources") or [] if "instance/" in str(r) or
          str(r).startswith("i-")), None)
@@ -109,7 +101,7 @@ def scan_notification(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 @logger.inject_lambda_context
 def check_scan(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{instance_id}`` -> ``{instance_id, scanned}`` (the safety check)."""
-    instance_id = _text(event, "instance_id")
+    instance_id = text(event, "instance_id")
     return {"instance_id": instance_id, "scanned": _inspector().scan_completed(instance_id)}
 
 
@@ -119,9 +111,9 @@ def collect_findings(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     active findings counted (and the worst kept), per-severity metrics published, the findings report and
     the SBOM export started."""
     lifecycle_id = parse_lifecycle_id(event.get("lifecycle_id"))
-    instance_id = _text(event, "instance_id")
-    ami_id = _text(event.get("ami") if isinstance(event.get("ami"), Mapping) else {}, "id")
-    prefix = f"{lifecycle_id}/{_text(event, 'event')}-{event.get('attempt', 1)}"
+    instance_id = text(event, "instance_id")
+    ami_id = text(mapping(event, "ami"), "id")
+    prefix = f"{lifecycle_id}/{text(event, 'event')}-{event.get('attempt', 1)}"
     inspector = _inspector()
     findings = inspector.active_findings(instance_id)
     summary = summarize_findings(findings)
@@ -148,14 +140,14 @@ def check_exports(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 def scan_result(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{lifecycle_id, event, properties, summary, exports, instance}`` -> the result message."""
     built = container()
-    gate = gate_for(event.get("properties") if isinstance(event.get("properties"), Mapping) else {},
+    gate = gate_for(mapping(event, "properties"),
                     built.config.optional("VULNERABILITY_GATE") or "")
-    exports = event.get("exports") if isinstance(event.get("exports"), Mapping) else {}
-    instance = event.get("instance") if isinstance(event.get("instance"), Mapping) else {}
+    exports = mapping(event, "exports")
+    instance = mapping(event, "instance")
     instance_ids = list(instance.get("instance_ids") or [])
     result = shape_scan_result(
         lifecycle_id=event.get("lifecycle_id"), event=event.get("event"),
-        summary=event.get("summary") if isinstance(event.get("summary"), Mapping) else {}, gate=gate,
+        summary=mapping(event, "summary"), gate=gate,
         report=Inspector.location(exports.get("report")), sbom=Inspector.location(exports.get("sbom")),
         instance_id=instance_ids[0] if instance_ids else None, now=built.clock())
     logger.info("scan result", extra={"lifecycle_id": result.lifecycle_id, "status": str(result.status),

@@ -20,24 +20,17 @@ from aws_lambda_powertools import Logger
 from ..adapters.instances import Launch
 from ..bootstrap import container
 from ..domain.builds import result_message
-from ..domain.errors import ValidationError, describe_value
+from ..domain.errors import ValidationError
 from ..domain.fields import lifecycle_id as parse_lifecycle_id
 from ..domain.smoke_tests import smoke_test_result as shape_smoke_test_result
 from ..domain.user_data import smoke_test_user_data
+from .step_input import mapping, text
 
 logger = Logger()
 
 SMOKE_TESTS = "smoke-tests"
 VULNERABILITY_SCANS = "vulnerability-scans"
 _USAGE = {SMOKE_TESTS: "AMI Lifecycle Smoke Test", VULNERABILITY_SCANS: "AMI Lifecycle Vulnerability Scans"}
-
-
-def _text(event: Mapping[str, Any], name: str) -> str:
-    value = event.get(name) if isinstance(event, Mapping) else None
-    if not isinstance(value, str) or not value.strip():
-        state = "missing (required)" if value is None else f"got {describe_value(value)}"
-        raise ValidationError(f"{name}: expected a non-empty string, {state}", field=name)
-    return value.strip()
 
 
 def smoke_log_stream(lifecycle_id: str, event: str, attempt: Any) -> str:
@@ -49,25 +42,25 @@ def smoke_log_stream(lifecycle_id: str, event: str, attempt: Any) -> str:
 def launch(event: Mapping[str, Any], context: Any) -> dict[str, str]:
     """``{purpose, lifecycle_id, stack_tag, event, attempt, ami: {id}, execution_name[, task_token]}``
     -> ``{instance_id}``."""
-    purpose = _text(event, "purpose")
+    purpose = text(event, "purpose")
     if purpose not in _USAGE:
         raise ValidationError(f"purpose: expected one of {', '.join(_USAGE)}, got {purpose!r}", field="purpose",
                               allowed=list(_USAGE))
     lifecycle_id = parse_lifecycle_id(event.get("lifecycle_id"))
-    ami = event.get("ami") if isinstance(event.get("ami"), Mapping) else {}
-    ami_id = _text(ami, "id")
+    ami = mapping(event, "ami")
+    ami_id = text(ami, "id")
     built = container()
     user_data = None
     if purpose == SMOKE_TESTS:
         config = built.config
         user_data = smoke_test_user_data(
             suite_bucket=config.require("SMOKE_TEST_SUITE_BUCKET"), suite_key=config.require("SMOKE_TEST_SUITE_KEY"),
-            task_token=_text(event, "task_token"), log_group=config.require("SMOKE_TEST_LOG_GROUP_NAME"),
-            log_stream=smoke_log_stream(lifecycle_id, _text(event, "event"), event.get("attempt", 1)),
+            task_token=text(event, "task_token"), log_group=config.require("SMOKE_TEST_LOG_GROUP_NAME"),
+            log_stream=smoke_log_stream(lifecycle_id, text(event, "event"), event.get("attempt", 1)),
             region=built.instances.region)
     instance_id = built.instances.launch(Launch(
-        ami_id=ami_id, lifecycle_id=lifecycle_id, stack_tag=_text(event, "stack_tag"),
-        execution_name=_text(event, "execution_name"), purpose=purpose, usage=_USAGE[purpose], user_data=user_data))
+        ami_id=ami_id, lifecycle_id=lifecycle_id, stack_tag=text(event, "stack_tag"),
+        execution_name=text(event, "execution_name"), purpose=purpose, usage=_USAGE[purpose], user_data=user_data))
     logger.info("test instance launched", extra={"lifecycle_id": lifecycle_id, "purpose": purpose,
                                                  "ami_id": ami_id, "instance_id": instance_id})
     return {"instance_id": instance_id}
@@ -76,7 +69,7 @@ def launch(event: Mapping[str, Any], context: Any) -> dict[str, str]:
 @logger.inject_lambda_context
 def terminate(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{lifecycle_id, execution_name}`` -> ``{instance_ids}`` (terminated, waited for)."""
-    execution = _text(event, "execution_name")
+    execution = text(event, "execution_name")
     instances = container().instances
     found = instances.of_execution(execution)
     instances.terminate(found)
@@ -88,8 +81,8 @@ def terminate(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 @logger.inject_lambda_context
 def smoke_test_result(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """``{lifecycle_id, event, outcome: {report | failure}, instance: {instance_ids}}`` -> the result message."""
-    instance = event.get("instance") if isinstance(event.get("instance"), Mapping) else {}
-    outcome = event.get("outcome") if isinstance(event.get("outcome"), Mapping) else {}
+    instance = mapping(event, "instance")
+    outcome = mapping(event, "outcome")
     result = shape_smoke_test_result(lifecycle_id=event.get("lifecycle_id"), event=event.get("event"),
                                      outcome=outcome, instance_ids=list(instance.get("instance_ids") or []),
                                      now=container().clock())

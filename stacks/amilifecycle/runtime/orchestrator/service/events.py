@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from ..adapters.notifier import email_recipients
 from ..adapters.workflows import Execution, execution_name
 from ..domain.capabilities import event_not_available
 from ..domain.errors import DomainError
@@ -41,6 +40,7 @@ from ..domain.results import EventError
 from ..domain.timeline import DESCRIPTIONS
 from ..domain.timestamps import iso_utc
 from ..domain.vocabulary import EventName, Operator, Status, definition
+from .publishing import publish_logged
 from .ports import LifecycleRepository, NotificationPublisher, StateMachines, WorkflowEngine
 
 logger = Logger(child=True)
@@ -147,14 +147,7 @@ class EventStarter:
                                          report.error_message, now), stored)
 
     def _publish(self, message: NotificationMessage, record: Mapping[str, Any]) -> None:
-        """Publish, logging (not raising) a failure: a notification never undoes a recorded change."""
-        recipients: Sequence[str] = email_recipients(record.get("notifications"))
-        try:
-            self.notifier.publish(message, recipients)
-        except Exception:  # noqa: BLE001
-            logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
-                                                                  "operator": str(message.operator)})
-
+        publish_logged(self.notifier, message, record)
 
 def _with_execution(record: Record, event: EventName, execution: Execution) -> Record:
     """Attach the started execution to the claimed event, unless its result already arrived."""

@@ -43,6 +43,7 @@ from ..domain.rules import check_nothing_running, next_enabled_event
 from ..domain.timeline import TimelineView, build_timeline
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
 from .events import EventStarter, EventStartFailed
+from .publishing import publish_to
 from .ports import LifecycleRepository, NotificationPublisher
 
 logger = Logger(child=True)
@@ -185,9 +186,4 @@ class LifecycleService:
     # ------------------------------------------------------------ helpers
 
     def _publish(self, message: NotificationMessage, recipients: Sequence[str]) -> None:
-        """Publish, logging (not raising) a failure: a notification never undoes a recorded change."""
-        try:
-            self.notifier.publish(message, recipients)
-        except Exception:  # noqa: BLE001
-            logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
-                                                                  "operator": str(message.operator)})
+        publish_to(self.notifier, message, recipients)

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.notifier import email_recipients
 from ..domain.capabilities import event_not_available
 from ..domain.errors import Conflict
 from ..domain.history import event_in_progress
@@ -34,6 +33,7 @@ from ..domain.timeline import DESCRIPTIONS
 from ..domain.timestamps import iso_utc
 from ..domain.vocabulary import EventName, LifecycleType, Status, definition
 from .events import EventStarter, EventStartFailed
+from .publishing import publish_logged
 from .ports import LifecycleRepository, NotificationPublisher
 
 logger = Logger(child=True)
@@ -122,10 +122,4 @@ class NextEventService:
         return NextStep("not_available", event, stored)
 
     def _publish(self, message: NotificationMessage, record: Mapping[str, Any]) -> None:
-        """Publish, logging (not raising) a failure: the recorded change stands either way."""
-        recipients: Sequence[str] = email_recipients(record.get("notifications"))
-        try:
-            self.notifier.publish(message, recipients)
-        except Exception:  # noqa: BLE001
-            logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
-                                                                  "operator": str(message.operator)})
+        publish_logged(self.notifier, message, record)

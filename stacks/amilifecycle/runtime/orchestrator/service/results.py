@@ -32,13 +32,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
 
 from ..adapters.ami_tags import AmiTagger
 from ..adapters.lookup_repository import LookupRepository
-from ..adapters.notifier import email_recipients
 from ..adapters.semver_seeds import SemverSeeds
 from ..domain.errors import DomainError, ValidationError
 from ..domain.history import ami_details, event_in_progress, phase_ami_entry
@@ -51,6 +50,7 @@ from ..domain.tags import ami_tags
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
 from ..adapters.workflows import answered
 from .next_event import NextEventService
+from .publishing import publish_logged
 from .ports import LifecycleRepository, NotificationPublisher, WorkflowEngine
 
 logger = Logger(child=True)
@@ -228,16 +228,6 @@ class ErrorService:
 
     def _publish(self, message: NotificationMessage, record: Mapping[str, Any]) -> None:
         publish_logged(self.notifier, message, record)
-
-
-def publish_logged(notifier: NotificationPublisher, message: NotificationMessage, record: Mapping[str, Any]) -> None:
-    """Publish, logging (not raising) a failure: a notification never undoes a recorded change."""
-    recipients: Sequence[str] = email_recipients(record.get("notifications"))
-    try:
-        notifier.publish(message, recipients)
-    except Exception:  # noqa: BLE001
-        logger.exception("notification not published", extra={"lifecycle_id": message.lifecycle_id,
-                                                              "operator": str(message.operator)})
 
 
 def _require_amis(result: EventResult) -> None:
