@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""CDK entry point: builds the five stacks from cdk.json's projectSettings."""
+"""CDK entry point: builds the five stacks from cdk.json's projectSettings (and ``-c projectSettings.*``)."""
 
 import sys
 
 import aws_cdk as cdk
 
-from stacks.settings import SettingsError, load_settings
+from stacks.settings import SettingsError, context_overrides, load_settings
 
 app = cdk.App()
 try:
-    settings = load_settings(context_stack_tag=app.node.try_get_context("stackTag"))
+    settings = load_settings(context_stack_tag=app.node.try_get_context("stackTag"),
+                             overrides=context_overrides(app.node.get_all_context()))
 except SettingsError as error:
     sys.exit(f"settings error: {error}")
 

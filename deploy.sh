@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Deploy the AMI lifecycle orchestrator (all five stacks).
-#   bash deploy.sh --local [--yes] [--stack-tag TAG]   on this machine (the local cloud)
-#   bash deploy.sh [--yes] [--stack-tag TAG] [--skip-inspector]
+#   bash deploy.sh --local [--yes] [--stack-tag TAG] [-c KEY=VALUE ...]   on this machine (the local cloud)
+#   bash deploy.sh [--yes] [--stack-tag TAG] [--skip-inspector] [-c KEY=VALUE ...]
 #                                                      to the AWS account your credentials resolve to
+# -c projectSettings.<path>=<value> changes one cdk.json setting for this deployment (README.md, Settings).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/lib.sh
-parse_args "usage: bash deploy.sh [--local] [--yes] [--stack-tag TAG] [--skip-inspector]" "$@"
+parse_args "usage: bash deploy.sh [--local] [--yes] [--stack-tag TAG] [--skip-inspector] [-c KEY=VALUE ...]" "$@"
 
 bash scripts/setup.sh
 tag=$(stack_tag) || exit 1
 
 if [ "$MODE" = local ]; then
-  exec bash scripts/local-deploy.sh
+  exec bash scripts/local-deploy.sh "${CONTEXT[@]}"
 fi
 
 identity=$(.venv/bin/python -m scripts.aws_account whoami) || exit 1
@@ -38,7 +39,7 @@ fi
 
 approval=()
 [ "$ASSUME_YES" = true ] && approval=(--require-approval never)
-cdk deploy --all "${approval[@]}" --outputs-file "cdk-outputs-$tag.json"
+cdk deploy --all "${approval[@]}" "${CONTEXT[@]}" --outputs-file "cdk-outputs-$tag.json"
 echo
 echo "Deployed. Stack outputs: cdk-outputs-$tag.json"
 echo "Next: python client/api-cli.py --help"

@@ -19,13 +19,20 @@ confirm() {
 }
 
 # parse_args USAGE ARGS...: sets MODE (aws|local), ASSUME_YES, INSPECTOR
-# (ask|skip|disable) and exports STACK_TAG when --stack-tag is given.
+# (ask|skip|disable), CONTEXT (the CDK's "-c KEY=VALUE" arguments, for
+# settings overrides: -c projectSettings.<path>=<value>) and exports STACK_TAG
+# when --stack-tag is given.
 parse_args() {
   local usage=$1; shift
   MODE=aws ASSUME_YES=false INSPECTOR=ask
+  CONTEXT=()
   export ASSUME_YES
   while [ $# -gt 0 ]; do
     case "$1" in
+      -c|--context)
+        [ $# -ge 2 ] && [[ $2 == *=* ]] || die "$1 needs KEY=VALUE (e.g. -c projectSettings.amiLifecycle.logRetentionDays=30)"
+        CONTEXT+=(-c "$2"); shift ;;
+      --context=*) [[ ${1#*=} == *=* ]] || die "--context needs KEY=VALUE"; CONTEXT+=(-c "${1#*=}") ;;
       --local) MODE=local ;;
       --yes|-y) export ASSUME_YES=true ;;
       --skip-inspector) INSPECTOR=skip ;;
@@ -43,13 +50,16 @@ cdk() {
   JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PYTHONDONTWRITEBYTECODE=1 node_modules/.bin/cdk "$@"
 }
 
-# The stack tag the app will use (STACK_TAG, else cdk.json), slugified.
+# The stack tag the app will use (STACK_TAG, else -c stackTag, else cdk.json),
+# slugified; every setting, with the -c overrides in CONTEXT, is validated.
 stack_tag() {
-  .venv/bin/python -c '
+  .venv/bin/python - "${CONTEXT[@]}" <<'PY'
 import sys
-from stacks.settings import SettingsError, load_settings
+from stacks.settings import SettingsError, context_overrides, load_settings
+pairs = dict(arg.partition("=")[::2] for arg in sys.argv[1:] if arg != "-c")
 try:
-    print(load_settings().stack_tag)
+    print(load_settings(context_stack_tag=pairs.get("stackTag"), overrides=context_overrides(pairs)).stack_tag)
 except SettingsError as error:
-    sys.exit(f"error: settings: {error}")'
+    sys.exit(f"error: settings: {error}")
+PY
 }

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # deploy.sh --local: synthesize, start the local cloud when it is not
 # running, deploy the five stacks into it and say what to try next.
+# Arguments: the CDK's -c KEY=VALUE pairs deploy.sh was given (settings overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+CONTEXT=("$@")
 py=.venv/bin/python
 tag=$(stack_tag)
 env_file=${LOCAL_CLOUD_ENV_FILE:-local-cloud.env}
 outputs_file=${LOCAL_CLOUD_STATE_DIR:-.local-cloud}/outputs-$tag.json
 
 echo "== synthesizing (stack tag '$tag')"
-cdk synth --quiet >/dev/null
+cdk synth --quiet "${CONTEXT[@]}" >/dev/null
 
 if $py -m local status >/dev/null 2>&1; then
   echo "== the local cloud is already running"

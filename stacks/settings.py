@@ -11,10 +11,19 @@ several can live side by side in an account) comes from, in order: the
 ``STACK_TAG`` environment variable, the ``stackTag`` CDK context value
 (``cdk synth -c stackTag=feature-x``), then ``projectSettings.stackTag``.
 No git checkout is needed.
+
+Any other setting can be changed for one synthesis without editing
+cdk.json: a CDK context value named ``projectSettings.<dotted path>``
+(``cdk synth -c projectSettings.amiLifecycle.stateMachines.smokeTestEventStateMachineSqsTimeoutMins=1``,
+``bash deploy.sh --local -c ...``) replaces that one value
+(:func:`apply_overrides`). The path must name an existing setting; the
+value is read as that setting's type (a whole number, true/false, text, or
+JSON for a list or an object) and then validated like the file's own.
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
@@ -352,8 +361,70 @@ def parse_settings(data: Mapping[str, Any], *, context_stack_tag: str | None = N
     )
 
 
-def load_settings(path: Path | None = None, *, context_stack_tag: str | None = None) -> Settings:
-    """Read cdk.json (or ``path``) and return its validated ``projectSettings``."""
+OVERRIDE_PREFIX = "projectSettings."
+
+
+def context_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``projectSettings.<path>`` values of a CDK context, keyed by ``<path>``."""
+    return {key[len(OVERRIDE_PREFIX):]: value for key, value in context.items()
+            if isinstance(key, str) and key.startswith(OVERRIDE_PREFIX)}
+
+
+def _coerce(current: Any, value: Any, where: str) -> Any:
+    """``value`` (text from ``-c``, or already typed) as the type of the setting it replaces."""
+    if not isinstance(value, str) or isinstance(current, str):
+        return value
+    text = value.strip()
+    if isinstance(current, bool):
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise SettingsError(f"{where}: expected true or false, got {value!r}")
+    if isinstance(current, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"{where}: expected a whole number, got {value!r}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise SettingsError(f"{where}: expected JSON ({_kind(current)} like the one in cdk.json), "
+                            f"got {value!r}") from None
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (the projectSettings object) with each ``dotted.path: value`` of ``overrides`` replaced.
+
+    A path that names no setting, or a whole group, is refused with the
+    settings that exist there; the stack tag has its own ways (STACK_TAG,
+    ``-c stackTag=...``, ``--stack-tag``). Values are validated afterwards
+    by :func:`parse_settings`, like the file's.
+    """
+    result = copy.deepcopy(dict(data))
+    for dotted, value in sorted(overrides.items()):
+        where = f"{OVERRIDE_PREFIX}{dotted}"
+        if dotted == "stackTag":
+            raise SettingsError(f"{where}: the stack tag is not overridden this way; "
+                                "use STACK_TAG, -c stackTag=TAG or --stack-tag TAG")
+        *groups, leaf = dotted.split(".")
+        node: Any = result
+        path = "projectSettings"
+        for group in groups:
+            child = node.get(group)
+            if not isinstance(child, dict):
+                raise SettingsError(f"{where}: {path} has no group {group!r}; its groups: "
+                                    f"{', '.join(k for k, v in node.items() if isinstance(v, dict)) or '(none)'}")
+            node, path = child, f"{path}.{group}"
+        if leaf not in node or isinstance(node[leaf], dict):
+            raise SettingsError(f"{where}: {path} has no setting {leaf!r}; its settings: "
+                                f"{', '.join(k for k, v in node.items() if not isinstance(v, dict))}")
+        node[leaf] = _coerce(node[leaf], value, where)
+    return result
+
+
+def load_settings(path: Path | None = None, *, context_stack_tag: str | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read cdk.json (or ``path``) and return its validated ``projectSettings``, with ``overrides``
+    (``{dotted path: value}``, see :func:`apply_overrides`) applied first."""
     path = path or CDK_JSON
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -363,7 +434,8 @@ def load_settings(path: Path | None = None, *, context_stack_tag: str | None = N
         raise SettingsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if "projectSettings" not in document:
         raise SettingsError(f"{path}: missing the projectSettings object")
-    return parse_settings(document["projectSettings"], context_stack_tag=context_stack_tag)
+    return parse_settings(apply_overrides(document["projectSettings"], overrides or {}),
+                          context_stack_tag=context_stack_tag)
 
 
 def load_cdk_context(path: Path | None = None) -> dict[str, Any]:

@@ -51,6 +51,23 @@ def test_a_wrong_setting_stops_before_anything_is_deployed():
     assert line.startswith("error: settings: STACK_TAG environment variable: expected 1-32 characters")
 
 
+@pytest.mark.parametrize("mode", [(), ("--local",)])
+def test_a_wrong_setting_override_stops_before_anything_is_deployed(mode):
+    result = run("deploy.sh", *mode, "--yes", "-c", "projectSettings.amiLifecycle.stateMachines.nope=1",
+                 AWS_DEFAULT_REGION="eu-west-1")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: settings: projectSettings.amiLifecycle.stateMachines.nope: "
+                           "projectSettings.amiLifecycle.stateMachines has no setting 'nope'")
+
+
+def test_a_context_flag_without_a_value_is_refused():
+    result = run("deploy.sh", "--local", "-c", "projectSettings.logRetentionDays")
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: -c needs KEY=VALUE (e.g. -c "
+                                     "projectSettings.amiLifecycle.logRetentionDays=30)")
+
+
 def test_local_destroy_with_no_cloud_where_it_points_fails_loudly_and_keeps_the_env_file(tmp_path):
     import socket
 

@@ -3,6 +3,7 @@ naming the key and what is expected."""
 
 import copy
 import json
+import os
 import subprocess
 import sys
 
@@ -143,3 +144,71 @@ def test_synth_fails_with_one_line_naming_the_key(tmp_path, raw):
     assert result.stderr.strip().splitlines() == [
         "settings error: projectSettings.imageBuilder.instanceTypes: expected at least one entry, got an empty list"
     ]
+
+
+# ----------------------------------------------------------------- -c overrides
+
+def test_a_context_override_replaces_one_setting_read_as_its_type(raw):
+    from stacks.settings import apply_overrides
+
+    changed = apply_overrides(raw, {"amiLifecycle.stateMachines.smokeTestEventStateMachineSqsTimeoutMins": "1",
+                                    "imageBuilder.instanceTypes": '["t3.large"]',
+                                    "imageBuilder.imageBuilderEmailAddress": "builds@example.com"})
+
+    settings = parse_settings(changed)
+    assert settings.lifecycle.state_machines.smoke_tests_sqs_mins == 1
+    assert settings.image_builder.instance_types == ("t3.large",)
+    assert settings.image_builder.email_address == "builds@example.com"
+    assert settings.lifecycle.state_machines.smoke_tests_mins == 180
+    assert raw["amiLifecycle"]["stateMachines"]["smokeTestEventStateMachineSqsTimeoutMins"] == 120
+
+
+def test_only_projectsettings_context_values_are_overrides():
+    from stacks.settings import context_overrides
+
+    assert context_overrides({"projectSettings.logRetentionDays": "30", "stackTag": "blue",
+                              "@aws-cdk/core:checkSecretUsage": True}) == {"logRetentionDays": "30"}
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("amiLifecycle.stateMachines.smokeTestTimeout", "1",
+     "projectSettings.amiLifecycle.stateMachines.smokeTestTimeout: projectSettings.amiLifecycle.stateMachines has "
+     "no setting 'smokeTestTimeout'; its settings: amiBuildEventStateMachineTimeoutMins, "),
+    ("amiLifecycle.machines.x", "1",
+     "projectSettings.amiLifecycle.machines.x: projectSettings.amiLifecycle has no group 'machines'; its groups: "
+     "amiTagger, api, stateMachines"),
+    ("amiLifecycle.stateMachines", "1",
+     "projectSettings.amiLifecycle.stateMachines: projectSettings.amiLifecycle has no setting 'stateMachines'"),
+    ("logRetentionDays", "two weeks", "projectSettings.logRetentionDays: projectSettings has no setting"),
+    ("amiLifecycle.logRetentionDays", "two weeks",
+     "projectSettings.amiLifecycle.logRetentionDays: expected a whole number, got 'two weeks'"),
+    ("imageBuilder.instanceTypes", "t3.large",
+     "projectSettings.imageBuilder.instanceTypes: expected JSON (a list like the one in cdk.json), got 't3.large'"),
+    ("stackTag", "blue", "projectSettings.stackTag: the stack tag is not overridden this way"),
+])
+def test_a_wrong_override_is_refused_naming_it(raw, key, value, message):
+    from stacks.settings import apply_overrides
+
+    with pytest.raises(SettingsError) as caught:
+        apply_overrides(raw, {key: value})
+    assert str(caught.value).startswith(message)
+
+
+def test_an_override_out_of_range_fails_like_the_file(raw):
+    from stacks.settings import apply_overrides
+
+    changed = apply_overrides(raw, {"amiLifecycle.stateMachines.smokeTestEventStateMachineSqsTimeoutMins": "0"})
+    assert error_of(changed) == ("projectSettings.amiLifecycle.stateMachines.smokeTestEventStateMachineSqsTimeoutMins: "
+                                 "expected a whole number from 1 to 720, got number 0")
+
+
+def test_synth_reads_overrides_from_the_cdk_context():
+    """app.py hands the CLI's -c values (CDK_CONTEXT_JSON) to the settings; a wrong one stops synth in one line."""
+    context = json.dumps({"projectSettings.amiLifecycle.stateMachines.noSuchTimeout": "1"})
+    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "CDK_CONTEXT_JSON": context,
+                                              "CDK_OUTDIR": "/nonexistent-never-written"})
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("settings error: projectSettings.amiLifecycle.stateMachines.noSuchTimeout: "
+                           "projectSettings.amiLifecycle.stateMachines has no setting 'noSuchTimeout'")
