@@ -1,6 +1,6 @@
 """The orchestrator's OpenAPI 3 document and small readers over it.
 
-``openapi.yaml`` beside this module is the single description of the API's
+``orchestrator/api/openapi.yaml`` in the Lambda package is the single description of the API's
 routes, request and response schemas and per-route API keys. The gateway
 definition, the request validation and the client documentation all start
 from :func:`load_openapi`.
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "runtime" / "orchestrator" / "api" / "openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Operation extension naming the cdk.json setting that holds the route's key leaf.
 API_KEY_EXTENSION = "x-ami-lifecycle-api-key"
