@@ -1,7 +1,7 @@
 """The orchestrator CLI's operations: route, key and required flags of each.
 
 One row per ``--operation`` value. The route and the key setting are the
-API's (stacks/amilifecycle/api/openapi.yaml, extension
+API's (stacks/amilifecycle/runtime/orchestrator/api/openapi.yaml, extension
 ``x-ami-lifecycle-api-key``); a test holds the two together. Which flags an
 operation needs follows the original CLI, plus ``--stackTag`` everywhere:
 it names the deployment the CLI talks to.

@@ -4,7 +4,8 @@ The OpenAPI document is the one description of the API. At synth time it
 becomes the deployed definition (:func:`deployable_document`):
 
 * every operation gets a Lambda proxy integration with the API function
-  (one function serves every route; it routes on the resource template);
+  (one function serves every route; it registers its routes from the same
+  document);
 * request validators check parameters on every operation and the body on
   operations that take one, against the document's own schemas;
 * gateway responses give the gateway's own errors (validation, unknown

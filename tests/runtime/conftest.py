@@ -246,7 +246,13 @@ def api(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def call(handler: Any, event: Mapping[str, Any]) -> ApiAnswer:
-    """Invoke the API handler as Lambda does and decode its answer."""
+    """Invoke the API handler as Lambda does and decode its answer.
+
+    Headers are merged as API Gateway merges them: ``multiValueHeaders``
+    (what a REST API resolver answers) win over ``headers``.
+    """
     response = handler.handle(dict(event), FakeContext())
-    return ApiAnswer(status=response["statusCode"], headers=dict(response.get("headers") or {}),
-                     text=response.get("body") or "")
+    headers = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = ",".join(values)
+    return ApiAnswer(status=response["statusCode"], headers=headers, text=response.get("body") or "")

@@ -1,5 +1,6 @@
-"""The route table: every documented route is served, later capabilities answer 501,
-timeline pages are HTML, and unexpected failures answer a bare 500."""
+"""The routes: every documented operation is served behind its own key through the action of its
+operationId, later capabilities answer 501, timeline pages are HTML, and unexpected failures
+answer a bare 500."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from orchestrator.handlers.api import ROUTES
+from orchestrator.handlers.api import ACTIONS, RouteDeclarationError, build_resolver
 from stacks.amilifecycle.api import load_openapi, operations
 
 from .conftest import REGION, STACK_TAG, api_event, call, create_body
@@ -34,16 +35,66 @@ def create(api, cloud) -> str:
     return answer.json["lifecycle_id"]
 
 
-# ------------------------------------------------------------------ the table
+# ------------------------------------------------------------ the declaration
 
-def test_the_handler_serves_exactly_the_documented_operations_with_their_keys():
-    documented = {(op.method, op.path): (op.operation_id, op.api_key_setting) for op in operations(load_openapi())}
-    served = {key: (route.operation_id, route.key_setting) for key, route in ROUTES.items()}
-    assert served == documented
+OPERATIONS = list(operations(load_openapi()))
 
 
-def test_every_key_setting_of_the_table_is_a_configured_key(settings):
-    assert {route.key_setting for route in ROUTES.values()} <= set(settings.lifecycle.api.all_key_names)
+def test_every_operation_id_has_an_action_and_every_action_an_operation_id():
+    assert set(ACTIONS) == {op.operation_id for op in OPERATIONS}
+    assert len(OPERATIONS) == len(ACTIONS)
+
+
+def test_an_operation_without_an_action_stops_the_function_from_starting():
+    actions = {name: action for name, action in ACTIONS.items() if name != "certify_ami_lifecycle"}
+    with pytest.raises(RouteDeclarationError, match=r"\(certify_ami_lifecycle\): no action"):
+        build_resolver(OPERATIONS, actions)
+
+
+def test_an_action_without_an_operation_stops_the_function_from_starting():
+    actions = {**ACTIONS, "retire_ami_lifecycle": ACTIONS["get_ami_creation_lifecycle_status"]}
+    with pytest.raises(RouteDeclarationError, match="action retire_ami_lifecycle: no operation has this operationId"):
+        build_resolver(OPERATIONS, actions)
+
+
+def test_an_operation_naming_an_unknown_operator_stops_the_function_from_starting():
+    [first, *others] = OPERATIONS
+    renamed = type(first)(first.method, first.path, first.operation_id, first.api_key_setting, "AMI_CREATION_GET")
+    with pytest.raises(RouteDeclarationError, match="x-ami-lifecycle-operator 'AMI_CREATION_GET' is not one of"):
+        build_resolver([renamed, *others], ACTIONS)
+
+
+@pytest.mark.parametrize("lifecycle_id", ['a"b', "a\\b", "a`b", "abc"], ids=["quote", "backslash", "backtick", "word"])
+def test_a_path_parameter_is_any_one_segment_as_api_gateway_matched_it(api, cloud, lifecycle_id):
+    answer = call(api, api_event("GET", "/ami-creation/lifecycles/{lifecycle-id}/status",
+                                 path_parameters={"lifecycle-id": lifecycle_id},
+                                 headers={"x-api-key": cloud.keys["ami_creation_status_secret_name"]}))
+    assert answer.status == 400
+    assert answer.json["field"] == "lifecycle-id"
+
+
+def test_a_path_parameter_never_spans_segments(api, cloud):
+    answer = call(api, api_event("GET", "/ami-creation/lifecycles/{lifecycle-id}/status",
+                                 path_parameters={"lifecycle-id": "a/b"},
+                                 headers={"x-api-key": cloud.keys["ami_creation_status_secret_name"]}))
+    assert answer.status == 404
+    assert answer.json["error"].startswith("no route GET")
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.operation_id for op in OPERATIONS])
+def test_every_documented_operation_is_served_behind_its_own_key(api, cloud, operation):
+    other_setting = next(setting for setting in cloud.keys if setting != operation.api_key_setting)
+    assert call(api, event(operation.method, operation.path, body={})).status == 401
+    assert call(api, event(operation.method, operation.path, body={},
+                           headers={"x-api-key": cloud.keys[other_setting]})).status == 403
+    answer = call(api, event(operation.method, operation.path, body={},
+                             headers={"x-api-key": cloud.keys[operation.api_key_setting]}))
+    assert answer.status not in (401, 403)
+    assert not answer.text.startswith('{"error": "no route')
+
+
+def test_every_key_setting_of_the_document_is_a_configured_key(settings):
+    assert {op.api_key_setting for op in OPERATIONS} <= set(settings.lifecycle.api.all_key_names)
 
 
 # ----------------------------------------------------------------- later routes

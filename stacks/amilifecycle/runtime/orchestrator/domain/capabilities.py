@@ -9,14 +9,14 @@ repeated once the capability is deployed.
 
 from __future__ import annotations
 
-from .errors import DomainError
+from .errors import DomainError, ErrorCode
 from .vocabulary import EventName
 
 
 class NotAvailable(DomainError):
     """The request needs a capability this deployment does not have (yet)."""
 
-    code = "NOT_IMPLEMENTED"
+    code = ErrorCode.NOT_IMPLEMENTED
     http_status = 501
 
 

@@ -6,11 +6,26 @@ The HTTP layer maps them without knowing the rule that failed:
 it: prerequisites, an immutable event, an event already in progress). The
 message always says what was wrong; ``field`` and ``allowed`` say where and
 what would have been accepted, so a client can show a precise hint.
+:class:`ErrorCode` is every ``code`` an error body can carry, the API's
+(authentication, unexpected failures) included.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar, Iterable
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of every error body the API answers."""
+
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 class DomainError(Exception):
@@ -66,19 +81,19 @@ def describe_value(value: Any) -> str:
 class ValidationError(DomainError):
     """A request or message field is missing or malformed."""
 
-    code = "VALIDATION_ERROR"
+    code = ErrorCode.VALIDATION_ERROR
     http_status = 400
 
 
 class NotFound(DomainError):
     """The lifecycle (or the thing inside it) does not exist."""
 
-    code = "NOT_FOUND"
+    code = ErrorCode.NOT_FOUND
     http_status = 404
 
 
 class Conflict(DomainError):
     """The request is valid but the lifecycle's current state forbids it."""
 
-    code = "CONFLICT"
+    code = ErrorCode.CONFLICT
     http_status = 409
