@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, ErrorCode
 from . import aws
 
 METRIC_NAMESPACE = "AmiVulnerabilityScanFindings"
@@ -21,9 +21,10 @@ FINAL_EXPORT_STATUSES = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
 class ScanningNotEnabled(DomainError):
-    """Amazon Inspector does not scan EC2 instances in this account and region."""
+    """Amazon Inspector does not scan EC2 instances in this account and region (a state of the
+    account that forbids the scan: a conflict, recorded as the event's error with its type's name)."""
 
-    code = "INSPECTOR_EC2_SCANNING_DISABLED"
+    code = ErrorCode.CONFLICT
     http_status = 409
 
 
