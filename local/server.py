@@ -25,7 +25,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from local import admin, clock, persistence, wire
+from local import admin, clock, persistence, redaction, wire
 from local.config import LocalCloudConfig
 from local.services import SimulatedService, load_services
 
@@ -123,7 +123,8 @@ def _is_unrouted(request: Request, headers: list[tuple[str, str]], body: bytes) 
 
 
 def _request_handler() -> type:
-    """Request logging through ``logging`` (the log file), not stderr."""
+    """Request logging through ``logging`` (the log file), not stderr;
+    query-string secrets are redacted there (:mod:`local.redaction`)."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class Handler(MotoRequestHandler):
@@ -156,6 +157,7 @@ class LocalCloud:
     def start(self) -> None:
         """Bind the port (raises OSError if taken), prepare moto, restore
         the saved state, then serve in the background."""
+        redaction.install()
         self._server = make_server(self.config.host, self.config.port, self._placeholder, threaded=True,
                                    request_handler=_request_handler())
         self.config = replace(self.config, port=self._server.server_port)
@@ -240,10 +242,20 @@ def _prepare_moto(config: LocalCloudConfig) -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["iam"] = {"load_aws_managed_policies": True}
     clock.set_time_scale(config.time_scale)
-    from local import cloudformation, dynamodb_atomic, sns_delivery, stepfunctions_callbacks, stepfunctions_time
+    from local import (
+        cloudformation,
+        dynamodb_atomic,
+        sns_delivery,
+        stepfunctions_callbacks,
+        stepfunctions_history,
+        stepfunctions_logging,
+        stepfunctions_time,
+    )
 
     stepfunctions_time.install()
     stepfunctions_callbacks.install()
+    stepfunctions_history.install()
+    stepfunctions_logging.install()
     dynamodb_atomic.install()
     sns_delivery.install()
     cloudformation.install(config.endpoint_url)

@@ -9,7 +9,10 @@ the product depends on:
   moto's own service backends (Secrets Manager secrets with generated
   values, SNS subscriptions and topic policies, SQS queue policies, S3
   bucket policies, CloudWatch alarms, CDK metadata, Lambda-backed custom
-  resources and CDK's built-in custom resources);
+  resources and CDK's built-in custom resources), and the settings moto's
+  models drop are applied as declared (log-group KMS keys, DynamoDB
+  encryption and point-in-time recovery, state-machine logging and
+  tracing, a function's LoggingConfig);
 * a resource type nobody supports fails the stack with a reason naming it,
   instead of being skipped;
 * create, update and delete run in the background like CloudFormation's
@@ -44,10 +47,13 @@ def install(endpoint_url: str) -> None:
         return
     # Importing a module defines its models, which joins them to moto's map.
     from local.cloudformation import (  # noqa: F401
+        awslambda,
         cdk,
         cloudwatch,
+        dynamodb,
         ec2,
         kms,
+        logs,
         s3,
         secretsmanager,
         sns,

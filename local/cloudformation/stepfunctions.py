@@ -5,7 +5,11 @@ from its ASL-interpreting backend, but its CloudFormation model creates
 state machines in the other, non-executing backend, where the API never
 finds them. This model creates them where the API looks, and also honours
 ``Definition`` (an object), ``DefinitionSubstitutions`` and
-``StateMachineType``, which the CDK may emit.
+``StateMachineType``, which the CDK may emit, and hands
+``LoggingConfiguration`` and ``TracingConfiguration`` to the backend in the
+API's shape, so ``describe-state-machine`` shows them as declared (and
+executions log to the declared group, see
+:mod:`local.stepfunctions_logging`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,30 @@ def _definition(properties: dict[str, Any]) -> str:
     return definition
 
 
+def logging_configuration(properties: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's LoggingConfiguration in the API's shape (what
+    DescribeStateMachine returns); absent, logging is off."""
+    declared = properties.get("LoggingConfiguration")
+    if not declared:
+        return {"level": "OFF", "includeExecutionData": False}
+    configuration: dict[str, Any] = {
+        "level": declared.get("Level", "OFF"),
+        "includeExecutionData": str(declared.get("IncludeExecutionData", False)).lower() == "true",
+    }
+    destinations = [
+        {"cloudWatchLogsLogGroup": {"logGroupArn": destination["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+        for destination in declared.get("Destinations") or [] if destination.get("CloudWatchLogsLogGroup")
+    ]
+    if destinations:
+        configuration["destinations"] = destinations
+    return configuration
+
+
+def tracing_configuration(properties: dict[str, Any]) -> dict[str, Any]:
+    declared = properties.get("TracingConfiguration") or {}
+    return {"enabled": str(declared.get("Enabled", False)).lower() == "true"}
+
+
 def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
     return [{"key": tag["Key"], "value": tag["Value"]} for tag in properties.get("Tags", [])]
 
@@ -43,8 +71,8 @@ class ExecutableStateMachine(StateMachine, CloudFormationModel):
             definition=_definition(properties),
             roleArn=properties.get("RoleArn", ""),
             tags=_tags(properties),
-            loggingConfiguration=properties.get("LoggingConfiguration"),
-            tracingConfiguration=properties.get("TracingConfiguration"),
+            loggingConfiguration=logging_configuration(properties),
+            tracingConfiguration=tracing_configuration(properties),
             sm_type=properties.get("StateMachineType", "STANDARD"),
         )
 
@@ -62,6 +90,8 @@ class ExecutableStateMachine(StateMachine, CloudFormationModel):
             return replacement
         machine = backend.update_state_machine(
             original_resource.arn, definition=_definition(properties), role_arn=properties.get("RoleArn"),
+            logging_configuration=logging_configuration(properties),
+            tracing_configuration=tracing_configuration(properties),
         )
         if properties.get("Tags"):
             backend.tag_resource(machine.arn, {tag["Key"]: tag["Value"] for tag in properties["Tags"]})

@@ -11,7 +11,10 @@ Lambda model that every invocation path goes through.
   ``event_sources``);
 * ``LambdaBackend.send_sns_message`` - SNS subscriptions, asynchronous;
   the event carries the publication's message id and attributes, which
-  :mod:`local.sns_delivery` keeps while moto delivers it.
+  :mod:`local.sns_delivery` keeps while moto delivers it;
+* ``LambdaFunction.__init__``, ``get_configuration`` and
+  ``update_configuration`` - the function's ``LoggingConfig``, which moto
+  drops (see :mod:`local.lambda_runtime.logging_config`).
 
 These are private methods of moto: requirements.txt pins moto exactly, and
 the tests of this package fail loudly if a new moto changes them.
@@ -30,6 +33,7 @@ from moto.core.exceptions import JsonRESTError
 
 from local import sns_delivery
 from local.lambda_runtime.event_sources import SqsEventSource, sns_event, subscription_of
+from local.lambda_runtime.logging_config import logging_config, set_logging_config
 from local.lambda_runtime.runtime import LambdaRuntime, TooManyRequests
 
 # Lambda returns the last 4 KB of the log with LogType=Tail.
@@ -128,6 +132,28 @@ class Patches:
                               message_attributes=sns_delivery.lambda_message_attributes(delivery))
             runtime.invoke_async(function, event)
 
+        original_init = LambdaFunction.__dict__["__init__"]
+        original_get_configuration = LambdaFunction.__dict__["get_configuration"]
+        original_update_configuration = LambdaFunction.__dict__["update_configuration"]
+
+        def init(function: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+            original_init(function, account_id, spec, *args, **kwargs)
+            set_logging_config(function, spec.get("LoggingConfig"))
+
+        def get_configuration(function: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            configuration = original_get_configuration(function, *args, **kwargs)
+            configuration["LoggingConfig"] = logging_config(function)
+            return configuration
+
+        def update_configuration(function: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+            if "LoggingConfig" in config_updates:
+                set_logging_config(function, {**(getattr(function, "logging_config", None) or {}),
+                                              **(config_updates["LoggingConfig"] or {})})
+            return original_update_configuration(function, config_updates)
+
+        self._replace(LambdaFunction, "__init__", init)
+        self._replace(LambdaFunction, "get_configuration", get_configuration)
+        self._replace(LambdaFunction, "update_configuration", update_configuration)
         self._replace(LambdaFunction, "invoke", invoke)
         self._replace(LambdaFunction, "_invoke_lambda", invoke_lambda)
         self._replace(LambdaBackend, "send_sqs_batch", send_sqs_batch)

@@ -46,10 +46,9 @@ class FunctionSpec:
     code_dir: str
     layer_dirs: tuple[str, ...]
     max_workers: int
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
+    # The function's LoggingConfig.LogGroup (``/aws/lambda/<name>`` unless
+    # the function names another), where its log lines go.
+    log_group_name: str
 
 
 def materialize_zip(cache_root: Path, code: bytes, label: str, digest: str | None = None) -> Path:
@@ -136,6 +135,7 @@ def spec_for(function: Any, cache_root: Path, extra_environment: dict[str, str],
         code_dir=str(code_dir),
         layer_dirs=layer_dirs,
         max_workers=_max_workers(function.reserved_concurrency, worker_ceiling),
+        log_group_name=function.logs_group_name,
     )
 
 

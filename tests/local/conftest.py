@@ -11,6 +11,7 @@ spawn the CLI themselves and are marked ``e2e``.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -114,59 +115,75 @@ def local_deployer(cloud: RunningLocalCloud, echo: Any = lambda message: None, t
 
 
 class _Synth:
-    """The C1 app's synthesis, started as soon as collection shows a test
-    needs it, so that it runs while earlier tests do (it takes ~10 s)."""
+    """One synthesis in a process of its own, started as soon as collection
+    shows a test needs it, so that it runs while earlier tests do (a
+    synthesis takes ~10 s)."""
 
-    process: Any = None
-    out: Path | None = None
+    def __init__(self, fixture: str, command: list[str]) -> None:
+        self.fixture = fixture
+        self.command = command
+        self.process: Any = None
+        self.out: Path | None = None
 
-    @classmethod
-    def start(cls, out: Path) -> None:
+    def start(self, out: Path) -> None:
         import subprocess
-        import sys
 
-        if cls.process is not None:
+        if self.process is not None:
             return
-        cls.out = out
+        self.out = out
         environment = {**os.environ, "CDK_OUTDIR": str(out), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
                        "PYTHONDONTWRITEBYTECODE": "1"}
-        cls.process = subprocess.Popen([sys.executable, str(C1_APP)], env=environment, cwd=Path(__file__).parents[2],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        command = [part.replace("{out}", str(out)) for part in self.command]
+        self.process = subprocess.Popen(command, env=environment, cwd=ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
 
-    @classmethod
-    def result(cls) -> Path:
-        stdout, stderr = cls.process.communicate(timeout=180)
-        assert cls.process.returncode == 0, stderr[-3000:]
-        return cls.out
+    def result(self) -> Path:
+        stdout, stderr = self.process.communicate(timeout=240)
+        assert self.process.returncode == 0, stderr[-3000:]
+        assert self.out is not None
+        return self.out
 
-    @classmethod
-    def abandon(cls) -> None:
-        if cls.process is not None and cls.process.poll() is None:
-            cls.process.kill()
-            cls.process.communicate()
+    def abandon(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+        if self.out is not None:
+            import shutil
+
+            shutil.rmtree(self.out, ignore_errors=True)
+
+
+ROOT = Path(__file__).parents[2]
+_C1_SYNTH = _Synth("c1_cloud_assembly", [sys.executable, str(C1_APP)])
+# The product itself, synthesized by the CDK CLI as deploy.sh --local does
+# (the CLI hands app.py cdk.json's context, feature flags included).
+_PRODUCT_SYNTH = _Synth("product_cloud_assembly",
+                        [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--output", "{out}"])
+_SYNTHS = (_C1_SYNTH, _PRODUCT_SYNTH)
+_DEPENDENTS = {"c1_cloud_assembly": ("c1_cloud_assembly", "c1_deployment"),
+               "product_cloud_assembly": ("product_cloud_assembly", "product_deployment")}
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
-    if any("c1_cloud_assembly" in getattr(item, "fixturenames", ()) for item in items):
-        import tempfile
+    import tempfile
 
-        _Synth.start(Path(tempfile.mkdtemp(prefix="c1-cdk.out-")))
+    for synth in _SYNTHS:
+        names = _DEPENDENTS[synth.fixture]
+        if any(name in getattr(item, "fixturenames", ()) for item in items for name in names):
+            synth.start(Path(tempfile.mkdtemp(prefix=f"{synth.fixture}-")))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _Synth.abandon()
-    if _Synth.out is not None:
-        import shutil
-
-        shutil.rmtree(_Synth.out, ignore_errors=True)
+    for synth in _SYNTHS:
+        synth.abandon()
 
 
 @pytest.fixture(scope="session")
 def c1_cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/local/apps/c1_cross_stack_app.py synthesized by its own process."""
-    if _Synth.process is None:
-        _Synth.start(tmp_path_factory.mktemp("c1-cdk.out"))
-    return _Synth.result()
+    if _C1_SYNTH.process is None:
+        _C1_SYNTH.start(tmp_path_factory.mktemp("c1-cdk.out"))
+    return _C1_SYNTH.result()
 
 
 @pytest.fixture(scope="session")
@@ -175,6 +192,25 @@ def c1_deployment(local_cloud: RunningLocalCloud, c1_cloud_assembly: Path) -> di
     from local import deployer
 
     results = deployer.deploy(deployer.load_assembly(c1_cloud_assembly), local_deployer(local_cloud))
+    return {result.stack_name: result.outputs for result in results}
+
+
+@pytest.fixture(scope="session")
+def product_cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The product's five stacks, as ``cdk synth`` writes them to cdk.out."""
+    if _PRODUCT_SYNTH.process is None:
+        _PRODUCT_SYNTH.start(tmp_path_factory.mktemp("product-cdk.out"))
+    return _PRODUCT_SYNTH.result()
+
+
+@pytest.fixture(scope="session")
+def product_deployment(local_cloud: RunningLocalCloud, product_cloud_assembly: Path) -> dict[str, dict[str, str]]:
+    """The product deployed as ``deploy.sh --local`` deploys it: stack name
+    -> outputs."""
+    from local import deployer
+
+    results = deployer.deploy(deployer.load_assembly(product_cloud_assembly),
+                              local_deployer(local_cloud, timeout=300))
     return {result.stack_name: result.outputs for result in results}
 
 

@@ -253,6 +253,75 @@ class DeploymentModel(_ApiPart, CloudFormationModel):
         entry.description = properties.get("Description", "")
 
 
+# CloudFormation's MethodSetting property -> the key GetStage reports it
+# under, and how the value is typed there.
+_METHOD_SETTINGS: dict[str, tuple[str, type]] = {
+    "CacheDataEncrypted": ("cacheDataEncrypted", bool),
+    "CacheTtlInSeconds": ("cacheTtlInSeconds", int),
+    "CachingEnabled": ("cachingEnabled", bool),
+    "DataTraceEnabled": ("dataTraceEnabled", bool),
+    "LoggingLevel": ("loggingLevel", str),
+    "MetricsEnabled": ("metricsEnabled", bool),
+    "ThrottlingBurstLimit": ("throttlingBurstLimit", int),
+    "ThrottlingRateLimit": ("throttlingRateLimit", float),
+}
+# What API Gateway reports for a setting a MethodSetting leaves out.
+_METHOD_SETTING_DEFAULTS: dict[str, Any] = {
+    "metricsEnabled": False,
+    "dataTraceEnabled": False,
+    "throttlingBurstLimit": 5000,
+    "throttlingRateLimit": 10000.0,
+    "cachingEnabled": False,
+    "cacheTtlInSeconds": 300,
+    "cacheDataEncrypted": False,
+    "requireAuthorizationForCacheControl": True,
+    "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
+}
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if kind is bool:
+        return str(value).lower() == "true"
+    return kind(value)
+
+
+def method_setting_key(resource_path: str, http_method: str) -> str:
+    """GetStage's key of a method setting: ``*/*`` for every method,
+    otherwise the resource path with ``/`` escaped as ``~1`` and the method
+    (``~1items~1{id}/GET``)."""
+    resource = "*" if resource_path in ("/*", "*") else resource_path.replace("/", "~1")
+    return f"{resource}/{http_method}"
+
+
+def method_settings(declared: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    settings: dict[str, dict[str, Any]] = {}
+    for setting in declared or []:
+        key = method_setting_key(setting.get("ResourcePath", "/*"), setting.get("HttpMethod", "*"))
+        values = dict(_METHOD_SETTING_DEFAULTS)
+        for name, (api_name, kind) in _METHOD_SETTINGS.items():
+            if setting.get(name) is not None:
+                values[api_name] = _typed(setting[name], kind)
+        settings[key] = values
+    return settings
+
+
+def access_log_settings(declared: dict[str, Any] | None) -> dict[str, str] | None:
+    if not declared or not declared.get("DestinationArn"):
+        return None
+    settings = {"destinationArn": str(declared["DestinationArn"])}
+    if declared.get("Format"):
+        settings["format"] = str(declared["Format"])
+    return settings
+
+
+def apply_stage_settings(stage: Any, properties: dict[str, Any]) -> None:
+    """The stage's method settings (throttling, metrics, logging, caching)
+    and access logging as declared, so GetStage reports them as API Gateway
+    does (and the router logs each request to the access-log group)."""
+    stage.method_settings = method_settings(properties.get("MethodSettings") or [])
+    stage.access_log_settings = access_log_settings(properties.get("AccessLogSetting"))
+
+
 class StageModel(_ApiPart, CloudFormationModel):
     cfn_type = "AWS::ApiGateway::Stage"
     name_property = "StageName"
@@ -278,9 +347,10 @@ class StageModel(_ApiPart, CloudFormationModel):
             # A Deployment's StageName already made it: CloudFormation adopts it.
             existing.deployment_id = deployment_id
             existing.variables = properties.get("Variables") or existing.variables
+            stage = existing
         else:
             tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or []}
-            api.create_stage(
+            stage = api.create_stage(
                 stage_name, deployment_id, variables=properties.get("Variables") or {},
                 description=properties.get("Description", ""),
                 cacheClusterEnabled=properties.get("CacheClusterEnabled"),
@@ -288,6 +358,7 @@ class StageModel(_ApiPart, CloudFormationModel):
                 tags=tags or None,
                 tracing_enabled=properties.get("TracingEnabled"),
             )
+        apply_stage_settings(stage, properties)
         return cls(account_id, region_name, api.id, stage_name)
 
     def keeps_key(self, properties: dict[str, Any]) -> bool:
@@ -307,6 +378,7 @@ class StageModel(_ApiPart, CloudFormationModel):
         entry.description = properties.get("Description", "")
         entry.tracing_enabled = properties.get("TracingEnabled")
         entry.tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or []} or None
+        apply_stage_settings(entry, properties)
 
     def replacement_name(self, new_resource_name: str, properties: dict[str, Any]) -> str:
         return properties.get("StageName") or self.key

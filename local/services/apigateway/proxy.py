@@ -10,7 +10,7 @@ import fnmatch
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import Headers
@@ -26,6 +26,9 @@ class RequestInfo:
     stage: str
     path: str
     account_id: str
+    # What routing and the integration learn on the way (resource path,
+    # integration status, the gateway error type...), for the access log.
+    facts: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @staticmethod
     def new(api_id: str, stage: str, path: str, account_id: str) -> "RequestInfo":

@@ -24,7 +24,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from local import clock, faults
-from local.services.apigateway import models
+from local.services.apigateway import access_log, models
 from local.services.apigateway.proxy import (
     MalformedProxyResponse,
     RequestInfo,
@@ -85,6 +85,8 @@ def gateway_response(api: Any, response_type: str, info: RequestInfo, message: s
     defines one (``x-amazon-apigateway-gateway-responses``)."""
     status, default_message = GATEWAY_RESPONSES.get(response_type, (500, "Internal server error"))
     message = message or default_message
+    info.facts.setdefault("error.responseType", response_type)
+    info.facts.setdefault("error.message", message)
     headers = Headers()
     headers["x-amzn-ErrorType"] = _ERROR_TYPES.get(response_type, "InternalServerErrorException")
     body = json.dumps({"message": message})
@@ -141,7 +143,7 @@ def _static_value(value: Any) -> str:
 def serve(request: Request, api_id: str, stage_name: str, path: str,
           preferred_region: str | None = None) -> Response:
     """Answer ``request`` for stage ``stage_name`` of REST API ``api_id``."""
-    started = time.monotonic()
+    started, arrived = time.monotonic(), time.time()
     location = models.find_api(api_id, preferred_region)
     if location is None:
         info = RequestInfo.new(api_id, stage_name, path, "")
@@ -155,8 +157,10 @@ def serve(request: Request, api_id: str, stage_name: str, path: str,
                     ", ".join(api.stages) or "none")
         return gateway_response(api, "ACCESS_DENIED", info)
     response, route = _route_and_call(request, location, stage, info)
+    latency_ms = (time.monotonic() - started) * 1000
     log.info("%s /%s%s -> %d (%.0f ms) [%s %s]", request.method, stage_name, path, response.status_code,
-             (time.monotonic() - started) * 1000, api_id, route or "no route")
+             latency_ms, api_id, route or "no route")
+    access_log.deliver(stage, request, info, response, arrived, round(latency_ms))
     return response
 
 
@@ -167,6 +171,7 @@ def _route_and_call(request: Request, location: models.ApiLocation, stage: Any,
     if match is None:
         return gateway_response(api, "MISSING_AUTHENTICATION_TOKEN", info), None
     resource_path = match.resource.get_path()
+    info.facts.update(resourcePath=resource_path, resourceId=match.resource.id)
     errors = {"resource_path": resource_path, "http_method": request.method}
     fault = faults.active("apigateway", match.route_key)
     try:
@@ -245,24 +250,31 @@ def _lambda_proxy(request: Request, location: models.ApiLocation, stage: Any, in
     event = proxy_event(request, info, resource_path, match.resource.id, match.path_parameters,
                         stage.variables or {}, api.binaryMediaTypes)
     future = _integration_executor().submit(_invoke_function, arn, event)
+    invoked = time.monotonic()
     try:
         payload, function_error = future.result(timeout=_integration_timeout(integration))
     except FutureTimeout:
         log.warning("%s of API %s: %s did not answer within the integration timeout", match.route_key, api.id, arn)
+        info.facts["integrationErrorMessage"] = "Execution failed due to a timeout error"
         return gateway_response(api, "INTEGRATION_TIMEOUT", info, **errors)
     except Exception as error:  # noqa: BLE001 - any invoke failure is the gateway's 5xx
         reason = getattr(error, "message", None) or str(error)
         log.warning("%s of API %s: invoking %s failed: %s", match.route_key, api.id, arn, reason)
+        info.facts["integrationErrorMessage"] = reason
         if "TooManyRequests" in type(error).__name__:
             return gateway_response(api, "THROTTLED", info, **errors)
         return gateway_response(api, "API_CONFIGURATION_ERROR", info, **errors)
+    # The Lambda service answered: its status is the integration's.
+    info.facts.update(integrationStatus="200", integrationLatency=str(round((time.monotonic() - invoked) * 1000)))
     if function_error:
+        info.facts["integrationErrorMessage"] = "Lambda function error"
         log.warning("%s of API %s: Lambda function error: %s", match.route_key, api.id,
                     payload.decode("utf-8", errors="replace")[:1000])
         return gateway_response(api, "INTEGRATION_FAILURE", info, **errors)
     try:
         return from_proxy_response(payload, request, info, api.binaryMediaTypes)
     except MalformedProxyResponse as error:
+        info.facts["integrationErrorMessage"] = "Malformed Lambda proxy response"
         log.warning("%s of API %s: Execution failed due to configuration error: "
                     "Malformed Lambda proxy response (%s)", match.route_key, api.id, error)
         return gateway_response(api, "INTEGRATION_FAILURE", info, **errors)
