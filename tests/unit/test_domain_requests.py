@@ -317,8 +317,15 @@ def test_list_query_limit_must_be_1_to_100(limit):
     assert "from 1 to 100" in error_of(r.parse_list_status_query, {"stack_tag": "main", "limit": limit}).message
 
 
-def test_list_query_requires_the_stack_tag():
-    assert error_of(r.parse_list_status_query, None).field == "stack_tag"
+def test_list_query_without_stack_tag_lists_every_lifecycle():
+    assert r.parse_list_status_query(None).stack_tag is None
+    assert r.parse_list_status_query({"limit": "5"}) == r.ListStatusQuery(stack_tag=None, limit=5, next_token=None)
+
+
+def test_list_query_stack_tag_filter_must_still_be_a_stack_tag():
+    error = error_of(r.parse_list_status_query, {"stack_tag": "Main Branch"})
+    assert error.field == "stack_tag"
+    assert error.message.startswith("stack_tag: expected 1-32 lower-case letters")
 
 
 def test_list_query_passes_the_next_token_through():
