@@ -82,6 +82,10 @@ def error_from_response(status: int, text: str) -> ApiError:
     return ApiError(status, None, reason)
 
 
+class NoAnswer(ClientError):
+    """The request was sent but no answer came in time: the API may still have acted on it."""
+
+
 class ApiClient:
     """One API deployment: ``base_url`` is the stage URL (``amiOrchestratorApiGatewayUrl``)."""
 
@@ -103,8 +107,8 @@ class ApiClient:
             answer = self._session.request(method, self.url(path), headers=headers, params=query or None,
                                            json=dict(body) if body is not None else None, timeout=self._timeout)
         except requests.Timeout:
-            raise ClientError(f"the API at {self.base_url} did not answer within {self._timeout:g} s; "
-                              "try again later") from None
+            raise NoAnswer(f"the API at {self.base_url} did not answer within {self._timeout:g} s; "
+                           "try again later") from None
         except requests.RequestException as error:
             raise ClientError(f"cannot reach the API at {self.base_url} ({type(error).__name__}); check the "
                               "network, or that the local cloud runs") from None

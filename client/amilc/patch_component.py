@@ -3,8 +3,12 @@
 ``--patchComponent`` takes either an ``s3://`` URL of a document already
 uploaded, or a local file, which is uploaded to the deployment's patch
 component bucket under ``<lifecycle_id>/<UTC time>-<file name>`` (a new key
-per patch, so a running patch never sees its document replaced). If the API
-then refuses the patch, the upload is deleted again: nothing is left behind.
+per patch, so a running patch never sees its document replaced). If the
+request then fails (the API refuses it, or cannot be reached), every
+version of that key is deleted again, so nothing is left behind in the
+versioned bucket (no old version, no delete marker); the CLI says so on
+stderr. A request that timed out may still have started the patch, so its
+document is kept, and the CLI says where it is.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions
 from boto3.exceptions import S3UploadFailedError
@@ -32,13 +37,34 @@ class PatchComponent:
     def uploaded(self) -> bool:
         return self.key is not None
 
-    def discard(self, deployment: Deployment) -> None:
-        """Delete the uploaded document (best effort: the refusal is what the user must see)."""
-        if self.bucket and self.key:
-            try:
-                deployment.aws.client("s3").delete_object(Bucket=self.bucket, Key=self.key)
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
-                pass
+    def discard(self, deployment: Deployment) -> str:
+        """Delete every version of the uploaded document; returns the line that tells the user.
+
+        Best effort: the request's own failure is what the user must see, so
+        a failed clean-up is reported, never raised.
+        """
+        if not (self.bucket and self.key):
+            return ""
+        where = f"s3://{self.bucket}/{self.key}"
+        try:
+            removed = _delete_every_version(deployment.aws.client("s3"), self.bucket, self.key)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            return (f"the uploaded patch component {where} could not be removed ({type(error).__name__}: "
+                    f"{error}); delete it with: aws s3api delete-object --bucket {self.bucket} --key {self.key} "
+                    "--version-id <each version>")
+        return f"removed the uploaded patch component {where} ({removed} version{'s' if removed != 1 else ''}): " \
+               "the request failed"
+
+
+def _delete_every_version(s3: Any, bucket: str, key: str) -> int:
+    """Delete each version and delete marker of ``key`` (the key is this upload's own); returns how many."""
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+        for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            if entry["Key"] == key:
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=entry["VersionId"])
+                removed += 1
+    return removed
 
 
 def object_key(lifecycle_id: str, path: Path, now: datetime) -> str:

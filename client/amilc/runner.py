@@ -23,7 +23,7 @@ from .discovery import ApiKeys, Deployment
 from .errors import ClientError, ExitCode, UsageError
 from .follow import follow
 from .git import head_commit
-from .http import ApiClient, ApiError
+from .http import ApiClient, ApiError, NoAnswer
 from .operations import FLAGS, STATUS, Kind, Operation, check_required
 from .patch_component import PatchComponent, local_document, prepare
 
@@ -160,15 +160,20 @@ class Runner:
             body["properties"]["patch_component_url"] = component.url
         if confirm is not None and not confirm(request):
             if component is not None and component.uploaded:
-                component.discard(self.deployment)
+                self._progress(component.discard(self.deployment))
             self._echo("not sent")
             return ExitCode.OK
         try:
             answer = self.api.call(op.method, op.route(lifecycle_id), key=self.keys.get(op.key_setting),
                                    body=body, params=request.params)
-        except ClientError:
+        except NoAnswer:
             if component is not None and component.uploaded:
-                component.discard(self.deployment)
+                self._progress(f"kept the uploaded patch component {component.url}: the request may still "
+                               "have started the patch; check its status before deleting it")
+            raise
+        except (ClientError, KeyboardInterrupt):
+            if component is not None and component.uploaded:
+                self._progress(component.discard(self.deployment))
             raise
         return self._show(op, lifecycle_id, answer, options)
 

@@ -69,8 +69,15 @@ def _error_template(code: str) -> dict[str, str]:
     return {JSON_MEDIA_TYPE: '{"error": $context.error.messageString, "code": "%s"}' % code}
 
 
+# A body the model refuses: the validator's findings (the field where its
+# message names one, and the rule), not only "Invalid request body".
+# $context.error.validationErrorString comes JSON-escaped, without quotes.
+_BODY_ERROR_TEMPLATE = {
+    JSON_MEDIA_TYPE: '{"error": "request body: $context.error.validationErrorString", "code": "VALIDATION_ERROR"}'}
+
 GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
-    "BAD_REQUEST_BODY": {"statusCode": 400, "responseTemplates": _error_template("VALIDATION_ERROR")},
+    "BAD_REQUEST_BODY": {"statusCode": 400, "responseTemplates": _BODY_ERROR_TEMPLATE},
+    # "Missing required request parameters: [<names>]" names the parameter itself.
     "BAD_REQUEST_PARAMETERS": {"statusCode": 400, "responseTemplates": _error_template("VALIDATION_ERROR")},
     # No authorizer is configured, so a missing token can only mean an unknown route.
     "MISSING_AUTHENTICATION_TOKEN": {"statusCode": 404, "responseTemplates": _error_template("NOT_FOUND")},

@@ -50,23 +50,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def create_lookup_table(name: str = LOOKUP_TABLE, dynamodb: Any = None) -> Any:
-    """The lookup table with the key schema of the CDK stack (names imported from it)."""
-    from stacks.amilifecycle.storage import LOOKUP_TABLE_PARTITION_KEY, LOOKUP_TABLE_SEMVER_INDEX
+    """The lookup table keyed and indexed as the CDK stack declares it."""
+    from stacks.amilifecycle.storage import LOOKUP_TABLE_INDEXES, LOOKUP_TABLE_PARTITION_KEY, table_definition
 
     dynamodb = dynamodb or boto3.resource("dynamodb", region_name=REGION)
-    return dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": LOOKUP_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": attribute, "AttributeType": "S"}
-                              for attribute in (LOOKUP_TABLE_PARTITION_KEY, "stack_tag", "semver_sort_key")],
-        GlobalSecondaryIndexes=[{
-            "IndexName": LOOKUP_TABLE_SEMVER_INDEX,
-            "KeySchema": [{"AttributeName": "stack_tag", "KeyType": "HASH"},
-                          {"AttributeName": "semver_sort_key", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-    )
+    return dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                 **table_definition(LOOKUP_TABLE_PARTITION_KEY, LOOKUP_TABLE_INDEXES))
 
 
 def create_stack(stack_tag: str, outputs: dict[str, str], cloudformation: Any = None) -> None:

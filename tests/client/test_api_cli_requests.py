@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 import responses
 
 from amilc.api_cli import cli
@@ -326,7 +327,18 @@ def test_patch_uploads_a_local_component_and_sends_its_s3_url(deployment, api, r
                           "patch_change_description": "Update openssl", "semver_bump_type": "MINOR"}
 
 
-def test_a_refused_patch_leaves_no_uploaded_component_behind(deployment, api, runner, tmp_path):
+def versioned_patch_bucket() -> None:
+    boto3.client("s3", region_name=REGION).put_bucket_versioning(
+        Bucket=PATCH_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+
+
+def patch_object_versions() -> list[tuple[str, str]]:
+    listing = boto3.client("s3", region_name=REGION).list_object_versions(Bucket=PATCH_BUCKET)
+    return [(kind, item["Key"]) for kind in ("Versions", "DeleteMarkers") for item in listing.get(kind, [])]
+
+
+def test_a_refused_patch_leaves_no_version_of_its_uploaded_component_behind(deployment, api, runner, tmp_path):
+    versioned_patch_bucket()
     component = tmp_path / "openssl.yml"
     component.write_text("name: openssl\n")
     api.add(responses.POST, f"{API_URL}/ami-patch/lifecycles", status=409,
@@ -335,7 +347,35 @@ def test_a_refused_patch_leaves_no_uploaded_component_behind(deployment, api, ru
     result = batch(runner, *PATCH_FLAGS, "--patchComponent", str(component))
 
     assert result.exit_code == 1
-    assert patch_objects() == []
+    assert patch_object_versions() == []
+    assert f"removed the uploaded patch component s3://{PATCH_BUCKET}/{LC}/" in result.stderr
+    assert "(1 version): the request failed" in result.stderr
+
+
+def test_a_patch_the_api_cannot_be_reached_for_leaves_nothing_behind(deployment, api, runner, tmp_path):
+    versioned_patch_bucket()
+    component = tmp_path / "openssl.yml"
+    component.write_text("name: openssl\n")
+    api.add(responses.POST, f"{API_URL}/ami-patch/lifecycles", body=requests.ConnectionError("refused"))
+
+    result = batch(runner, *PATCH_FLAGS, "--patchComponent", str(component))
+
+    assert result.exit_code != 0
+    assert patch_object_versions() == []
+
+
+def test_a_patch_request_that_timed_out_keeps_its_component_and_says_where(deployment, api, runner, tmp_path):
+    versioned_patch_bucket()
+    component = tmp_path / "openssl.yml"
+    component.write_text("name: openssl\n")
+    api.add(responses.POST, f"{API_URL}/ami-patch/lifecycles", body=requests.Timeout("slow"))
+
+    result = batch(runner, *PATCH_FLAGS, "--patchComponent", str(component))
+
+    assert result.exit_code != 0
+    [(kind, key)] = patch_object_versions()
+    assert kind == "Versions"
+    assert f"kept the uploaded patch component s3://{PATCH_BUCKET}/{key}" in result.stderr
 
 
 def test_a_patch_component_given_as_s3_url_is_sent_as_is(deployment, api, runner):

@@ -137,7 +137,7 @@ def test_body_failing_its_model_is_rejected_before_the_handler(spec_url):
 
     assert response.status_code == 400
     assert response.json()["message"] == "Invalid request body"
-    assert "'name' is a required property" in response.json()["details"]
+    assert response.json()["details"] == "[name: missing (required), colour: unknown field; allowed: name, note, tags]"
     assert response.headers["X-Validation"] == "failed"
 
 
@@ -145,7 +145,17 @@ def test_body_is_checked_against_the_models_it_references(spec_url):
     response = requests.post(f"{spec_url}/items", json={"name": "widget", "tags": ["NOT-LOWER"]}, timeout=TIMEOUT)
 
     assert response.status_code == 400
-    assert "(at /tags/0)" in response.json()["details"]
+    assert response.json()["details"] == "[tags[0]: expected text matching ^[a-z]+$, got 'NOT-LOWER']"
+
+
+def test_each_finding_names_its_field_and_rule_and_quotes_stay_valid_json(spec_url):
+    response = requests.post(f"{spec_url}/items", json={"name": "widget", "tags": ["ok", 7], 'ex"tra': 1},
+                             timeout=TIMEOUT)
+
+    assert response.status_code == 400
+    details = response.json()["details"]
+    assert 'ex"tra: unknown field; allowed: name, note, tags' in details
+    assert "tags[1]: expected a string, got number 7" in details
 
 
 def test_nullable_property_accepts_null(spec_url):

@@ -183,7 +183,8 @@ def test_a_function_logs_to_its_declared_log_group_not_to_aws_lambda(product):
 def test_a_failed_execution_logs_its_error_events_to_the_declared_log_group(product):
     sfn = product.cloud.boto3_client("stepfunctions")
     logs = product.cloud.boto3_client("logs")
-    [(logical_id, properties)] = product.of_type("AWS::StepFunctions::StateMachine").items()
+    [(logical_id, properties)] = [(name, props) for name, props in product.of_type(
+        "AWS::StepFunctions::StateMachine").items() if "LifeCycleAmiBuild" in name]
     group_logical_id = properties["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"][
         "LogGroupArn"]["Fn::GetAtt"][0]
     group = product.log_group_name(group_logical_id)

@@ -1,7 +1,7 @@
 """Shared builders for runtime tests: a mocked account with the stack's tables,
 topic, API key secrets and a build state machine, plus API Gateway events.
 
-Tables are created from the key schema the CDK stack declares
+Tables are created from the keys and indexes the CDK stack declares
 (``stacks/amilifecycle/storage.py``), so a test cannot pass against a table
 shape the deployment does not have. Everything runs in-process on moto.
 """
@@ -20,17 +20,14 @@ from moto import mock_aws
 
 from orchestrator.adapters import aws
 from orchestrator.config import RuntimeConfig
-from stacks.amilifecycle.storage import (LOOKUP_TABLE_PARTITION_KEY, LOOKUP_TABLE_SEMVER_INDEX,
-                                         SEMVER_SEED_TABLE_PARTITION_KEY, STATE_TABLE_PARTITION_KEY,
-                                         STATE_TABLE_STACK_TAG_INDEX)
+from stacks.amilifecycle.storage import (LOOKUP_TABLE_INDEXES, LOOKUP_TABLE_PARTITION_KEY,
+                                         SEMVER_SEED_TABLE_PARTITION_KEY, STATE_TABLE_INDEXES,
+                                         STATE_TABLE_PARTITION_KEY, table_definition)
 from stacks.settings import load_settings
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK_TAG = "main"
-# The GSI sort keys of storage.py (creation order; semantic-version order).
-STATE_TABLE_SORT_KEY = "creation_date"
-LOOKUP_TABLE_SORT_KEY = "semver_sort_key"
 API_ID = "abcdef1234"
 STAGE = "dev"
 API_HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
@@ -79,33 +76,13 @@ class Cloud:
 
 
 def create_lifecycle_tables(dynamodb: Any) -> tuple[str, str, str]:
-    """The state, semver seed and lookup tables, keyed as the stack keys them."""
-    def string(name: str) -> dict[str, str]:
-        return {"AttributeName": name, "AttributeType": "S"}
-
-    def index(name: str, partition: str, sort: str) -> dict[str, Any]:
-        return {"IndexName": name,
-                "KeySchema": [{"AttributeName": partition, "KeyType": "HASH"},
-                              {"AttributeName": sort, "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"}}
-
-    dynamodb.create_table(
-        TableName="AmiOrchestratorTable", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": STATE_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[string(STATE_TABLE_PARTITION_KEY), string("stack_tag"), string(STATE_TABLE_SORT_KEY)],
-        GlobalSecondaryIndexes=[index(STATE_TABLE_STACK_TAG_INDEX, "stack_tag", STATE_TABLE_SORT_KEY)],
-    )
-    dynamodb.create_table(
-        TableName="AmiSemverSeedTable", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": SEMVER_SEED_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[string(SEMVER_SEED_TABLE_PARTITION_KEY)],
-    )
-    dynamodb.create_table(
-        TableName="AmiLookupTable", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": LOOKUP_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[string(LOOKUP_TABLE_PARTITION_KEY), string("stack_tag"), string(LOOKUP_TABLE_SORT_KEY)],
-        GlobalSecondaryIndexes=[index(LOOKUP_TABLE_SEMVER_INDEX, "stack_tag", LOOKUP_TABLE_SORT_KEY)],
-    )
+    """The state, semver seed and lookup tables, keyed and indexed as the stack declares them."""
+    for name, partition_key, indexes in (
+            ("AmiOrchestratorTable", STATE_TABLE_PARTITION_KEY, STATE_TABLE_INDEXES),
+            ("AmiSemverSeedTable", SEMVER_SEED_TABLE_PARTITION_KEY, ()),
+            ("AmiLookupTable", LOOKUP_TABLE_PARTITION_KEY, LOOKUP_TABLE_INDEXES)):
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                              **table_definition(partition_key, indexes))
     return "AmiOrchestratorTable", "AmiSemverSeedTable", "AmiLookupTable"
 
 

@@ -227,13 +227,45 @@ def test_an_empty_stack_tag_answers_an_empty_last_page(api, cloud):
     assert listing(api, cloud, stack_tag="nothing-here").json == {"items": []}
 
 
+def test_without_a_stack_tag_every_lifecycle_is_listed_newest_first_in_pages(api, cloud, monkeypatch):
+    service = api.application().service
+    moments = iter(datetime(2026, 11, 23, 10, minute, tzinfo=timezone.utc) for minute in range(3))
+    monkeypatch.setattr(service, "clock", lambda: next(moments))
+    ids = [create(api, cloud, stack_tag=tag) for tag in ("main", "feature-x", "main")]
+    monkeypatch.setattr(service, "clock", lambda: datetime(2026, 11, 23, 11, 0, tzinfo=timezone.utc))
+
+    first = listing(api, cloud, limit="2")
+    second = listing(api, cloud, "/ami-patch/lifecycles/status", limit="2", next_token=first.json["next_token"])
+
+    assert first.status == 200, first.text
+    assert [item["lifecycle_id"] for item in first.json["items"]] == [ids[2], ids[1]]
+    assert [item["lifecycle_id"] for item in second.json["items"]] == [ids[0]]
+    assert "next_token" not in second.json or listing(
+        api, cloud, next_token=second.json["next_token"]).json["items"] == []
+
+
+def test_the_original_clients_list_request_with_only_the_legacy_key_is_answered(api, cloud):
+    lifecycle_id = create(api, cloud)
+    answer = call(api, api_event("GET", LIST, query={"api_key": cloud.keys["ami_creation_status_secret_name"]}))
+    assert answer.status == 200, answer.text
+    assert [item["lifecycle_id"] for item in answer.json["items"]] == [lifecycle_id]
+
+
+def test_a_page_token_of_a_stack_tag_listing_is_400_without_the_stack_tag(api, cloud):
+    for _ in range(2):
+        create(api, cloud)
+    token = listing(api, cloud, stack_tag=STACK_TAG, limit="1").json["next_token"]
+    answer = listing(api, cloud, next_token=token)
+    assert answer.status == 400
+    assert answer.json["field"] == "next_token"
+
+
 @pytest.mark.parametrize("query,field", [
-    ({}, "stack_tag"),
     ({"stack_tag": "Main Branch"}, "stack_tag"),
     ({"stack_tag": STACK_TAG, "limit": "0"}, "limit"),
     ({"stack_tag": STACK_TAG, "limit": "101"}, "limit"),
     ({"stack_tag": STACK_TAG, "next_token": "garbage!"}, "next_token"),
-], ids=["no-stack-tag", "bad-stack-tag", "limit-zero", "limit-too-high", "bad-token"])
+], ids=["bad-stack-tag", "limit-zero", "limit-too-high", "bad-token"])
 def test_an_invalid_list_query_is_400_naming_the_parameter(api, cloud, query, field):
     answer = listing(api, cloud, **query)
     assert answer.status == 400

@@ -8,10 +8,13 @@ import uuid
 import boto3
 import pytest
 
-from orchestrator.adapters.state_repository import (STACK_TAG_INDEX, ConcurrentUpdate, StateRepository,
-                                                    decode_page_token, encode_page_token)
+from orchestrator.adapters.state_repository import (CREATION_DATE_INDEX, RECORD_KIND, RECORD_KIND_ATTRIBUTE,
+                                                    STACK_TAG_INDEX, ConcurrentUpdate, StateRepository,
+                                                    decode_page_token, encode_page_token, to_attribute_map)
 from orchestrator.domain.errors import Conflict, NotFound, ValidationError
-from stacks.amilifecycle.storage import STATE_TABLE_PARTITION_KEY, STATE_TABLE_STACK_TAG_INDEX
+from stacks.amilifecycle.storage import (STATE_TABLE_CREATION_DATE_INDEX, STATE_TABLE_PARTITION_KEY,
+                                         STATE_TABLE_RECORD_KIND, STATE_TABLE_RECORD_KIND_VALUE,
+                                         STATE_TABLE_STACK_TAG_INDEX)
 
 from .conftest import REGION, STACK_TAG
 
@@ -30,6 +33,8 @@ def repository(cloud) -> StateRepository:
 def test_the_index_the_repository_queries_is_the_one_the_stack_declares():
     assert STACK_TAG_INDEX == STATE_TABLE_STACK_TAG_INDEX
     assert STATE_TABLE_PARTITION_KEY == "lifecycle_id"
+    assert (CREATION_DATE_INDEX, RECORD_KIND_ATTRIBUTE, RECORD_KIND) == (
+        STATE_TABLE_CREATION_DATE_INDEX, STATE_TABLE_RECORD_KIND, STATE_TABLE_RECORD_KIND_VALUE)
 
 
 def test_a_created_record_is_read_back_at_version_one(repository):
@@ -167,6 +172,50 @@ def test_listing_returns_a_stack_tags_lifecycles_newest_first_in_pages(repositor
     assert first.next_token and second.next_token
     assert third.next_token is None or repository.list_by_stack_tag(
         STACK_TAG, limit=2, next_token=third.next_token).items == []
+
+
+def test_every_lifecycle_is_listed_newest_first_in_pages_whatever_its_stack_tag(repository):
+    for minute, tag in enumerate(["main", "feature-x", "main"]):
+        repository.create(record(stack_tag=tag, creation_date=f"2026-11-23T10:0{minute}:00Z"))
+
+    first = repository.list_all(limit=2)
+    second = repository.list_all(limit=2, next_token=first.next_token)
+
+    assert [(item["stack_tag"], item["creation_date"]) for page in (first, second) for item in page.items] == [
+        ("main", "2026-11-23T10:02:00Z"), ("feature-x", "2026-11-23T10:01:00Z"), ("main", "2026-11-23T10:00:00Z")]
+    assert first.next_token and second.next_token is None
+
+
+def test_the_listing_partition_attribute_is_stored_but_never_read_back(cloud, repository):
+    created = repository.create(record())
+    raw = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=cloud.state_table, Key={"lifecycle_id": {"S": created["lifecycle_id"]}})["Item"]
+    assert raw["record_kind"] == {"S": "lifecycle"}
+    assert "record_kind" not in repository.get(created["lifecycle_id"])
+    assert "record_kind" not in repository.list_all(limit=5).items[0]
+
+
+def test_a_saved_record_written_before_the_listing_index_joins_it(cloud, repository):
+    legacy = record()
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=cloud.state_table,
+                                                          Item=to_attribute_map(legacy))
+    assert repository.list_all(limit=5).items == []
+    repository.save({**legacy, "owner": "new-owner"}, expected_version=0)
+    [listed] = repository.list_all(limit=5).items
+    assert listed["owner"] == "new-owner"
+
+
+def test_a_page_token_of_a_stack_tag_listing_is_refused_for_the_listing_of_every_lifecycle():
+    key = {"lifecycle_id": {"S": "3f0c2a56-8a47-4c1e-9d5b-2f4e8c7a1b90"}, "stack_tag": {"S": "main"},
+           "creation_date": {"S": "2026-11-23T10:00:00Z"}}
+    with pytest.raises(ValidationError) as raised:
+        decode_page_token(encode_page_token(key), None)
+    assert raised.value.field == "next_token"
+    every = {"lifecycle_id": {"S": "3f0c2a56-8a47-4c1e-9d5b-2f4e8c7a1b90"}, "record_kind": {"S": "lifecycle"},
+             "creation_date": {"S": "2026-11-23T10:00:00Z"}}
+    assert decode_page_token(encode_page_token(every), None) == every
+    with pytest.raises(ValidationError):
+        decode_page_token(encode_page_token(every), "main")
 
 
 def test_a_page_token_round_trips_to_the_last_evaluated_key():

@@ -92,13 +92,26 @@ def test_state_table_is_keyed_by_lifecycle_id(stack, resources):
     assert key_schema(table) == [("lifecycle_id", "HASH")]
 
 
+def indexes_of(table):
+    return {index["IndexName"]: index for index in table["Properties"]["GlobalSecondaryIndexes"]}
+
+
+def index_keys(index):
+    return [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]]
+
+
 def test_state_table_lists_a_stack_tags_lifecycles_by_creation_date(stack, resources):
-    table = resources[logical_id(stack, stack.tables.state)]
-    (index,) = table["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "stack_tag_index"
-    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
-        ("stack_tag", "HASH"), ("creation_date", "RANGE")]
+    index = indexes_of(resources[logical_id(stack, stack.tables.state)])["stack_tag_index"]
+    assert index_keys(index) == [("stack_tag", "HASH"), ("creation_date", "RANGE")]
     assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_state_table_lists_every_lifecycle_by_creation_date_from_one_partition(stack, resources):
+    table = resources[logical_id(stack, stack.tables.state)]
+    index = indexes_of(table)["creation_date_index"]
+    assert index_keys(index) == [("record_kind", "HASH"), ("creation_date", "RANGE")]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert set(indexes_of(table)) == {"stack_tag_index", "creation_date_index"}
 
 
 def test_semver_seed_table_is_keyed_by_stack_tag_without_index(stack, resources):
@@ -110,12 +123,21 @@ def test_semver_seed_table_is_keyed_by_stack_tag_without_index(stack, resources)
 def test_lookup_table_orders_a_stack_tags_amis_by_semver_sort_key(stack, resources):
     table = resources[logical_id(stack, stack.tables.lookup)]
     assert key_schema(table) == [("lookup_id", "HASH")]
-    (index,) = table["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "stack_tag_semver_index"
-    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
-        ("stack_tag", "HASH"), ("semver_sort_key", "RANGE")]
+    index = indexes_of(table)["stack_tag_semver_index"]
+    assert index_keys(index) == [("stack_tag", "HASH"), ("semver_sort_key", "RANGE")]
     assert index["Projection"] == {"ProjectionType": "ALL"}
     assert {"AttributeName": "semver_sort_key", "AttributeType": "S"} in table["Properties"]["AttributeDefinitions"]
+
+
+def test_lookup_table_keeps_the_original_clients_index_with_the_original_record_shape(stack, resources):
+    table = resources[logical_id(stack, stack.tables.lookup)]
+    index = indexes_of(table)["stack_tag_index"]
+    assert index_keys(index) == [("stack_tag", "HASH")]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == sorted([
+        "last_modified", "ami_id", "ami_semver", "product_ver", "product_name", "lifecycle_type",
+        "lifecycle_event", "lifecycle_score", "lifecycle_id", "aws_region", "commit_ref"])
+    assert set(indexes_of(table)) == {"stack_tag_semver_index", "stack_tag_index"}
 
 
 def test_tables_are_on_demand_recoverable_and_encrypted_with_the_orchestrator_key(stack, resources):

@@ -114,12 +114,21 @@ def test_the_body_and_parameters_are_validated_by_the_gateway(body):
 
 def test_gateway_errors_answer_the_apis_error_shape(body):
     responses = body["x-amazon-apigateway-gateway-responses"]
-    for response_type, code in (("BAD_REQUEST_BODY", "VALIDATION_ERROR"), ("BAD_REQUEST_PARAMETERS", "VALIDATION_ERROR"),
+    for response_type, code in (("BAD_REQUEST_PARAMETERS", "VALIDATION_ERROR"),
                                 ("MISSING_AUTHENTICATION_TOKEN", "NOT_FOUND"), ("DEFAULT_5XX", "INTERNAL_ERROR")):
         template = responses[response_type]["responseTemplates"]["application/json"]
         rendered = json.loads(template.replace("$context.error.messageString", '"message"'))
         assert rendered == {"error": "message", "code": code}
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == 404
+
+
+def test_a_body_the_gateway_refuses_is_answered_with_the_validators_findings(body):
+    template = body["x-amazon-apigateway-gateway-responses"]["BAD_REQUEST_BODY"]["responseTemplates"][
+        "application/json"]
+    findings = '[instance value (\\"MAJOR\\") not found in enum (possible values: [\\"MINOR\\",\\"PATCH\\"])]'
+    rendered = json.loads(template.replace("$context.error.validationErrorString", findings))
+    assert rendered == {"error": 'request body: [instance value ("MAJOR") not found in enum (possible values: '
+                                 '["MINOR","PATCH"])]', "code": "VALIDATION_ERROR"}
 
 
 def test_only_schema_references_remain_in_the_deployed_definition(body):

@@ -244,10 +244,10 @@ def test_routes_naming_a_lifecycle_can_answer_not_found():
         assert ("404" in operation(op.method, op.path)["responses"]) == names_lifecycle, op.operation_id
 
 
-def test_list_routes_take_a_required_stack_tag_a_bounded_limit_and_a_next_token():
+def test_list_routes_take_an_optional_stack_tag_a_bounded_limit_and_a_next_token():
     for path in ("/ami-creation/lifecycles/status", "/ami-patch/lifecycles/status"):
         parameters = {p["name"]: p for p in map(resolve, operation("GET", path)["parameters"])}
-        assert parameters["stack_tag"]["required"] is True
+        assert parameters["stack_tag"]["required"] is False
         assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}
         assert parameters["next_token"]["required"] is False
         page = resolve(operation("GET", path)["responses"]["200"])["content"]["application/json"]["schema"]
@@ -317,6 +317,24 @@ def test_patch_update_does_not_require_commit_ref_or_properties():
     del request["commit_ref"], request["properties"]
     request["events"][0]["enabled"] = False
     assert errors("UpdatePatchRequest", request) == []
+
+
+def patch_update_request(**changes: Any) -> dict[str, Any]:
+    request = patch_request()
+    request["events"][0]["enabled"] = False
+    request.update(changes)
+    return request
+
+
+def test_patch_update_accepts_what_the_original_cli_sends():
+    """Its AMI_PATCH_UPDATE always sends ``"properties": null`` and ``"commit_ref": ""``."""
+    request = patch_update_request(commit_ref="", properties=None, api_key="k" * 30)
+    assert errors("UpdatePatchRequest", request) == []
+
+
+def test_patch_update_still_refuses_a_commit_ref_with_spaces_and_non_string_properties():
+    assert errors("UpdatePatchRequest", patch_update_request(commit_ref="main branch")) != []
+    assert errors("UpdatePatchRequest", patch_update_request(properties={"ticket": 1234})) != []
 
 
 # --- ... and reject what it does not ---------------------------------------------------

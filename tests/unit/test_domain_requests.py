@@ -317,9 +317,84 @@ def test_list_query_limit_must_be_1_to_100(limit):
     assert "from 1 to 100" in error_of(r.parse_list_status_query, {"stack_tag": "main", "limit": limit}).message
 
 
-def test_list_query_requires_the_stack_tag():
-    assert error_of(r.parse_list_status_query, None).field == "stack_tag"
+def test_list_query_without_stack_tag_lists_every_lifecycle():
+    assert r.parse_list_status_query(None).stack_tag is None
+    assert r.parse_list_status_query({"limit": "5"}) == r.ListStatusQuery(stack_tag=None, limit=5, next_token=None)
+
+
+def test_list_query_stack_tag_filter_must_still_be_a_stack_tag():
+    error = error_of(r.parse_list_status_query, {"stack_tag": "Main Branch"})
+    assert error.field == "stack_tag"
+    assert error.message.startswith("stack_tag: expected 1-32 lower-case letters")
 
 
 def test_list_query_passes_the_next_token_through():
     assert r.parse_list_status_query({"stack_tag": "main", "next_token": "abc"}).next_token == "abc"
+
+
+# ------------------------------------------------ every 400 names the field and the rule
+
+def patch_update_body(**overrides):
+    body = patch_body(events=toggles(("PATCH_AMI", "SMOKE_TESTS_AMI_PATCH", "VULNERABILITY_SCANS_AMI_PATCH"),
+                                     {"SMOKE_TESTS_AMI_PATCH"}))
+    body.update(overrides)
+    return body
+
+
+def test_the_original_clients_patch_update_body_is_accepted():
+    """Its AMI_PATCH_UPDATE always sends ``"properties": null`` and ``"commit_ref": ""``."""
+    parsed = r.parse_patch_update_request(patch_update_body(properties=None, commit_ref="", api_key="k" * 30))
+    assert parsed.commit_ref is None
+    assert dict(parsed.properties) == {}
+
+
+def _with(body, **changes):
+    return {**body, **changes}
+
+
+def _without(body, field):
+    return {key: value for key, value in body.items() if key != field}
+
+
+def _patch_properties(**changes):
+    return _with(patch_body()["properties"], **changes)
+
+
+BAD_BODIES = [
+    (r.parse_create_request, (_with(create_body(), owner=""),), "owner", "expected a non-empty string"),
+    (r.parse_create_request, (_without(create_body(), "product_ver"),), "product_ver", "missing (required)"),
+    (r.parse_create_request, (_with(create_body(), notifications=[{"method": "SMS", "target": "+1555"}]),),
+     "notifications[0].method", "expected one of EMAIL, HTTP, got 'SMS'"),
+    (r.parse_create_request, (_with(create_body(), commit_ref="main branch"),), "commit_ref",
+     "expected a commit reference"),
+    (r.parse_create_request, (_with(create_body(), properties={"ticket": 7}),), "properties.ticket",
+     "expected a string"),
+    (r.parse_update_request, (_with(update_body(), lifecycle_id="nope"),), "lifecycle_id",
+     "expected a lifecycle id"),
+    (r.parse_update_request, (_with(update_body(), stack_tag="Main"),), "stack_tag", "expected 1-32 lower-case"),
+    (r.parse_patch_request, (_with(patch_body(), properties=_patch_properties(semver_bump_type="MAJOR")),),
+     "properties.semver_bump_type", "expected one of MINOR, PATCH, got 'MAJOR'"),
+    (r.parse_patch_request, (_with(patch_body(), properties=_patch_properties(patch_component_url="http://x")),),
+     "properties.patch_component_url", "expected the S3 URL of a component document"),
+    (r.parse_patch_request, (_with(patch_body(), properties=None),), "properties", "missing (required)"),
+    (r.parse_patch_update_request, (patch_update_body(properties="none"),), "properties",
+     "expected an object of string values, got 'none'"),
+    (r.parse_patch_update_request, (patch_update_body(commit_ref="main branch"),), "commit_ref",
+     "expected a commit reference"),
+    (r.parse_certification_request, ({"stack_tag": "main", "certification_status": "PASSED"}, LIFECYCLE_ID),
+     "certification_status", "expected one of CERTIFIED, FAILED, got 'PASSED'"),
+    (r.parse_approval_request, ({"stack_tag": "main", "approval_status": "MAYBE"}, LIFECYCLE_ID),
+     "approval_status", "expected one of APPROVED, NOT_APPROVED, got 'MAYBE'"),
+    (r.parse_approval_request, ({"approval_status": "APPROVED"}, LIFECYCLE_ID), "stack_tag", "missing (required)"),
+    (r.parse_list_status_query, ({"limit": "0"},), "limit", "expected a whole number from 1 to 100"),
+]
+
+
+@pytest.mark.parametrize("parse,args,field,rule", BAD_BODIES,
+                         ids=[f"{p.__name__.removeprefix('parse_')}-{f}" for p, _, f, _ in BAD_BODIES])
+def test_a_bad_request_names_the_field_and_the_rule(parse, args, field, rule):
+    error = error_of(parse, *args)
+    assert error.field == field
+    assert error.message.startswith(f"{field}: ")
+    assert rule in error.message
+    assert error.to_dict()["field"] == field

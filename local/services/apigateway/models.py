@@ -152,7 +152,8 @@ def _validate_body(api: Any, method: Any, content_type: str, body: bytes) -> Val
     except (UnicodeDecodeError, ValueError) as error:
         return ValidationFailure("BAD_REQUEST_BODY", "Invalid request body", f"[Invalid JSON: {error}]")
     validator = Draft4Validator(json.loads(api.models[name].schema), registry=_registry(api))
-    problems = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    problems = sorted(validator.iter_errors(document),
+                      key=lambda error: [str(part) for part in error.absolute_path])
     if not problems:
         return None
     details = ", ".join(_describe(problem) for problem in problems)
@@ -160,8 +161,65 @@ def _validate_body(api: Any, method: Any, content_type: str, body: bytes) -> Val
 
 
 def _describe(problem: Any) -> str:
-    location = "/".join(str(part) for part in problem.absolute_path)
-    return f"{problem.message} (at /{location})" if location else problem.message
+    """One finding as ``<field>: <rule>``, the field in the API's own path style
+    (``events[2].name``, ``properties.semver_bump_type``; ``request body`` for
+    the whole document). API Gateway's own findings state the rule; the local
+    validator also names the field, which is what a caller needs to fix it."""
+    where = _field_path(problem.absolute_path)
+    kind, expected, instance = problem.validator, problem.validator_value, problem.instance
+    if kind == "required":
+        missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
+        return f"{_join(where, missing[0] if missing else '?')}: missing (required)"
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = set((problem.schema or {}).get("properties") or {})
+        extra = sorted(name for name in instance if name not in known)
+        allowed = ", ".join(sorted(known)) or "none"
+        return f"{_join(where, extra[0] if extra else '?')}: unknown field; allowed: {allowed}"
+    if kind == "enum":
+        return f"{where}: expected one of {', '.join(map(str, expected))}, got {_shown(instance)}"
+    if kind == "type":
+        wanted = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{where}: expected {_article(wanted)}, got {_shown(instance)}"
+    if kind == "pattern":
+        return f"{where}: expected text matching {expected}, got {_shown(instance)}"
+    if kind in ("minLength", "maxLength"):
+        bound = "at least" if kind == "minLength" else "at most"
+        return f"{where}: expected {bound} {expected} characters, got {len(instance)}"
+    if kind in ("minItems", "maxItems", "minProperties", "maxProperties"):
+        bound = "at least" if kind.startswith("min") else "at most"
+        return f"{where}: expected {bound} {expected} entries, got {len(instance)}"
+    if kind in ("minimum", "maximum"):
+        bound = "at least" if kind == "minimum" else "at most"
+        return f"{where}: expected {bound} {expected}, got {_shown(instance)}"
+    return f"{where}: {problem.message}"
+
+
+def _field_path(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "request body"
+
+
+def _join(where: str, name: str) -> str:
+    return name if where == "request body" else f"{where}.{name}"
+
+
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[:1] in "aeiou" else f"a {type_name}"
+
+
+def _shown(value: Any) -> str:
+    """The rejected value, short, as the API function's own messages show it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _registry(api: Any) -> Registry:

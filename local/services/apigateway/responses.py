@@ -100,7 +100,8 @@ def gateway_response(api: Any, response_type: str, info: RequestInfo, message: s
         context = {
             "error.message": message,
             "error.messageString": json.dumps(message),
-            "error.validationErrorString": validation_error,
+            # As on AWS: JSON-escaped, so a template can put it between quotes.
+            "error.validationErrorString": json.dumps(validation_error)[1:-1],
             "error.responseType": response_type,
             "requestId": info.request_id,
             "extendedRequestId": info.request_id[:16],

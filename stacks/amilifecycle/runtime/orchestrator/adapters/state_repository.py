@@ -10,8 +10,13 @@ that loop), so no update is ever lost and no read-modify-write overwrites
 another one.
 
 Lists of a stack tag's lifecycles are paginated Queries on the
-``stack_tag_index`` (newest first); the page token is the Query's
-``LastEvaluatedKey``, encoded, and checked when it comes back.
+``stack_tag_index`` (newest first); lists of every lifecycle are paginated
+Queries on the ``creation_date_index``, whose partition key
+``record_kind`` this repository writes on every record (the same value on
+all of them; it is storage bookkeeping, so reads leave it out, like
+``version``'s meaning is the repository's own). The page token is the
+Query's ``LastEvaluatedKey``, encoded, and checked when it comes back
+against the listing it was issued for.
 """
 
 from __future__ import annotations
@@ -36,9 +41,12 @@ from . import aws
 PARTITION_KEY = "lifecycle_id"
 STACK_TAG_INDEX = "stack_tag_index"
 STACK_TAG_INDEX_SORT_KEY = "creation_date"
+# stacks/amilifecycle/storage.py: STATE_TABLE_CREATION_DATE_INDEX and its partition attribute and value.
+CREATION_DATE_INDEX = "creation_date_index"
+RECORD_KIND_ATTRIBUTE = "record_kind"
+RECORD_KIND = "lifecycle"
 VERSION_ATTRIBUTE = "version"
 DEFAULT_UPDATE_ATTEMPTS = 5
-_TOKEN_KEYS = frozenset({PARTITION_KEY, "stack_tag", STACK_TAG_INDEX_SORT_KEY})
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -88,7 +96,7 @@ class StateRepository:
         response = self._dynamodb.get_item(
             TableName=self._table, Key={PARTITION_KEY: {"S": lifecycle_id}}, ConsistentRead=True)
         item = response.get("Item")
-        return from_attribute_map(item) if item else None
+        return _loaded(item) if item else None
 
     def get(self, lifecycle_id: str) -> Record:
         """The record; :class:`NotFound` (404) when no lifecycle has this id."""
@@ -99,19 +107,28 @@ class StateRepository:
 
     def list_by_stack_tag(self, stack_tag: str, *, limit: int, next_token: str | None = None) -> Page:
         """One page of the lifecycles of ``stack_tag``, newest first."""
+        return self._page(STACK_TAG_INDEX, "stack_tag", stack_tag, limit=limit, next_token=next_token)
+
+    def list_all(self, *, limit: int, next_token: str | None = None) -> Page:
+        """One page of every lifecycle of the table, newest first."""
+        return self._page(CREATION_DATE_INDEX, RECORD_KIND_ATTRIBUTE, RECORD_KIND, limit=limit,
+                          next_token=next_token)
+
+    def _page(self, index: str, partition: str, value: str, *, limit: int, next_token: str | None) -> Page:
         request: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": STACK_TAG_INDEX,
-            "KeyConditionExpression": "#tag = :tag",
-            "ExpressionAttributeNames": {"#tag": "stack_tag"},
-            "ExpressionAttributeValues": {":tag": {"S": stack_tag}},
+            "IndexName": index,
+            "KeyConditionExpression": "#partition = :value",
+            "ExpressionAttributeNames": {"#partition": partition},
+            "ExpressionAttributeValues": {":value": {"S": value}},
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if next_token:
+            stack_tag = value if partition == "stack_tag" else None
             request["ExclusiveStartKey"] = decode_page_token(next_token, stack_tag)
         response = self._dynamodb.query(**request)
-        items = [from_attribute_map(item) for item in response.get("Items", [])]
+        items = [_loaded(item) for item in response.get("Items", [])]
         last_key = response.get("LastEvaluatedKey")
         return Page(items=items, next_token=encode_page_token(last_key) if last_key else None)
 
@@ -123,7 +140,7 @@ class StateRepository:
         try:
             self._dynamodb.put_item(
                 TableName=self._table,
-                Item=to_attribute_map(stored),
+                Item=_stored(stored),
                 ConditionExpression="attribute_not_exists(#id)",
                 ExpressionAttributeNames={"#id": PARTITION_KEY},
             )
@@ -146,7 +163,7 @@ class StateRepository:
         else:
             condition, values = "attribute_exists(#id) AND #version = :expected", {
                 ":expected": {"N": str(expected_version)}}
-        request: dict[str, Any] = {"TableName": self._table, "Item": to_attribute_map(stored),
+        request: dict[str, Any] = {"TableName": self._table, "Item": _stored(stored),
                                    "ConditionExpression": condition, "ExpressionAttributeNames": names}
         if values:
             request["ExpressionAttributeValues"] = values
@@ -195,24 +212,27 @@ def encode_page_token(last_evaluated_key: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def decode_page_token(token: str, stack_tag: str) -> dict[str, Any]:
+def decode_page_token(token: str, stack_tag: str | None) -> dict[str, Any]:
     """The ``ExclusiveStartKey`` a token stands for; :class:`ValidationError` for anything else.
 
     Only tokens of the same listing are accepted: the three index keys,
-    strings, a lifecycle id, and the stack tag being listed.
+    strings, a lifecycle id, and the stack tag being listed (``None``: the
+    listing of every lifecycle).
     """
+    listing = f"the lifecycles of stack tag {stack_tag}" if stack_tag else "the list of every lifecycle"
     invalid = ValidationError(
-        f"next_token: not a page token of the lifecycles of stack tag {stack_tag}; pass the next_token of "
-        "the previous page unchanged, or leave it out to start from the newest lifecycle", field="next_token")
+        f"next_token: not a page token of {listing}; pass the next_token of the previous page unchanged "
+        "(with the same stack_tag), or leave it out to start from the newest lifecycle", field="next_token")
+    partition, value = ("stack_tag", stack_tag) if stack_tag else (RECORD_KIND_ATTRIBUTE, RECORD_KIND)
     try:
         padded = token + "=" * (-len(token) % 4)
         plain = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
     except (ValueError, UnicodeError, binascii.Error):
         raise invalid from None
-    if not isinstance(plain, dict) or set(plain) != _TOKEN_KEYS or \
-            not all(isinstance(value, str) and value for value in plain.values()):
+    if not isinstance(plain, dict) or set(plain) != {PARTITION_KEY, partition, STACK_TAG_INDEX_SORT_KEY} or \
+            not all(isinstance(item, str) and item for item in plain.values()):
         raise invalid
-    if plain["stack_tag"] != stack_tag:
+    if plain[partition] != value:
         raise invalid
     try:
         parse_lifecycle_id(plain[PARTITION_KEY])
@@ -222,6 +242,18 @@ def decode_page_token(token: str, stack_tag: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------- item mapping
+
+def _stored(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as the table holds it: with the partition attribute of the every-lifecycle index."""
+    return to_attribute_map({**record, RECORD_KIND_ATTRIBUTE: RECORD_KIND})
+
+
+def _loaded(item: Mapping[str, Any]) -> Record:
+    """A stored item as the record the domain knows (without the index bookkeeping)."""
+    record = from_attribute_map(item)
+    record.pop(RECORD_KIND_ATTRIBUTE, None)
+    return record
+
 
 def to_attribute_map(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record as DynamoDB attribute values (floats become exact decimals)."""

@@ -110,9 +110,9 @@ class ApprovalRequest:
 
 @dataclass(frozen=True)
 class ListStatusQuery:
-    """GET .../lifecycles/status: one page of a stack tag's lifecycles, newest first."""
+    """GET .../lifecycles/status: one page of lifecycles, newest first; only ``stack_tag``'s when given."""
 
-    stack_tag: str
+    stack_tag: str | None
     limit: int
     next_token: str | None
 
@@ -249,12 +249,15 @@ def parse_approval_request(body: Any, path_lifecycle_id: Any) -> ApprovalRequest
 
 
 def parse_list_status_query(query: Mapping[str, Any] | None) -> ListStatusQuery:
-    """Validate the list-status query string: ``stack_tag`` (required), ``limit`` 1-100 (25), ``next_token``."""
+    """Validate the list-status query string: ``stack_tag`` (optional filter), ``limit`` 1-100 (25), ``next_token``.
+
+    Without ``stack_tag`` every lifecycle is listed, as the first API version did.
+    """
     query = query or {}
     next_token = fields.text(query, "next_token", required=False, max_length=MAX_NEXT_TOKEN_LENGTH,
                              expected="the next_token of the previous page")
     return ListStatusQuery(
-        stack_tag=fields.stack_tag(query),
+        stack_tag=fields.stack_tag(query) if query.get("stack_tag") is not None else None,
         limit=fields.bounded_integer(query.get("limit"), "limit", minimum=1, maximum=MAX_LIST_LIMIT,
                                      default=DEFAULT_LIST_LIMIT),
         next_token=next_token,

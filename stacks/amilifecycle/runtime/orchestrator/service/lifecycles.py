@@ -144,9 +144,13 @@ class LifecycleService:
 
     def list_statuses(self, query: Mapping[str, Any] | None, *,
                       operator: Operator = Operator.AMI_LIFECYCLE_STATUS) -> tuple[list[dict[str, Any]], str | None]:
-        """GET .../status: one page of a stack tag's lifecycles (public views), newest first."""
+        """GET .../status: one page of lifecycles (public views), newest first: a stack tag's, or every one."""
         parsed = parse_list_status_query(query)
-        page = self.repository.list_by_stack_tag(parsed.stack_tag, limit=parsed.limit, next_token=parsed.next_token)
+        if parsed.stack_tag is None:
+            page = self.repository.list_all(limit=parsed.limit, next_token=parsed.next_token)
+        else:
+            page = self.repository.list_by_stack_tag(parsed.stack_tag, limit=parsed.limit,
+                                                     next_token=parsed.next_token)
         return [public_status(self._flag_timeout(item, operator)) for item in page.items], page.next_token
 
     def timeline_view(self, lifecycle_id: Any, lifecycle_type: LifecycleType) -> TimelineView:
