@@ -228,7 +228,7 @@ def test_an_empty_stack_tag_answers_an_empty_last_page(api, cloud):
 
 
 def test_without_a_stack_tag_every_lifecycle_is_listed_newest_first_in_pages(api, cloud, monkeypatch):
-    service = api.application().service
+    service = api.application().lifecycles
     moments = iter(datetime(2026, 11, 23, 10, minute, tzinfo=timezone.utc) for minute in range(3))
     monkeypatch.setattr(service, "clock", lambda: next(moments))
     ids = [create(api, cloud, stack_tag=tag) for tag in ("main", "feature-x", "main")]
