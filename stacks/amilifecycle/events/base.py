@@ -41,7 +41,7 @@ from constructs import Construct
 
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.logs import LifecycleLogGroups
-from stacks.vocabulary import EventName, LifecycleType
+from stacks.vocabulary import EventName, LifecycleType, definition
 
 # Lambda's own transient failures, retried with backoff on every Lambda step.
 LAMBDA_SERVICE_ERRORS = (
@@ -250,8 +250,6 @@ class LifecycleEvent(Construct):
 
 
 def _lifecycle_type(event: EventName) -> LifecycleType:
-    from stacks.vocabulary import definition
-
     return definition(event).lifecycle_type
 
 

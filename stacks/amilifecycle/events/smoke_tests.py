@@ -24,8 +24,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.amilifecycle.events.base import EventProps, LifecycleEvent
-from stacks.amilifecycle.events.test_instances import TestInstances
+from stacks.amilifecycle.events.base import EventProps
+from stacks.amilifecycle.events.test_instances import TestInstanceEvent, TestInstances
 from stacks.vocabulary import EventName
 
 SMOKE_TESTS_FAILED = "SmokeTestsFailed"
@@ -33,14 +33,7 @@ SMOKE_TESTS_ERROR = "SmokeTestsError"
 EVENT_FAILED = "SmokeTestsEventFailed"
 
 
-def _instance_payload() -> dict[str, str]:
-    return {
-        "lifecycle_id": sfn.JsonPath.string_at("$.lifecycle_id"),
-        "execution_name": sfn.JsonPath.string_at("$$.Execution.Name"),
-    }
-
-
-class SmokeTestsEvent(LifecycleEvent):
+class SmokeTestsEvent(TestInstanceEvent):
     events = (EventName.SMOKE_TESTS_AMI_CREATE, EventName.SMOKE_TESTS_AMI_PATCH)
     summary = "run the smoke-test suite on an instance of the AMI and record the results"
     log_name = "smoke-tests"
@@ -50,8 +43,7 @@ class SmokeTestsEvent(LifecycleEvent):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: EventProps, timeout: cdk.Duration,
                  instances: TestInstances, callback_timeout: cdk.Duration) -> None:
-        super().__init__(scope, construct_id, props=props, timeout=timeout)
-        self.instances = instances
+        super().__init__(scope, construct_id, props=props, timeout=timeout, instances=instances)
         self.callback_timeout = callback_timeout
         self.result_fn = self.function(
             "SmokeTestsResultFn", handler="test_instances.smoke_test_result",
@@ -62,29 +54,11 @@ class SmokeTestsEvent(LifecycleEvent):
     def _definition(self) -> sfn.IChainable:
         prepare = sfn.Pass(self, "Prepare the smoke tests", result=sfn.Result.from_object({}),
                            result_path="$.outcome")
-        launch = self.invoke(
-            "Launch the instance that runs the smoke tests", self.instances.launch,
-            payload={
-                "task_token": sfn.JsonPath.task_token,
-                "purpose": "smoke-tests",
-                "lifecycle_id": sfn.JsonPath.string_at("$.lifecycle_id"),
-                "stack_tag": sfn.JsonPath.string_at("$.stack_tag"),
-                "event": sfn.JsonPath.string_at("$.event"),
-                "attempt": sfn.JsonPath.number_at("$.attempt"),
-                "ami": sfn.JsonPath.object_at("$.ami"),
-                "execution_name": sfn.JsonPath.string_at("$$.Execution.Name"),
-            },
-            result_path="$.outcome.report", catch_errors=False, wait_for_token=True,
-            timeout=self.callback_timeout,
-        )
-        terminate = self.invoke("Terminate the smoke test instance", self.instances.terminate,
-                                payload=_instance_payload(), result_path="$.terminated")
-        terminate_after_error = self.invoke(
-            "Terminate the smoke test instance after an error", self.instances.terminate,
-            payload=_instance_payload(), result_path="$.terminated", catch_errors=False)
-        # The error report must go out even when clean-up fails: the original error is kept at $.error.
-        terminate_after_error.add_catch(self.report_error, errors=[sfn.Errors.ALL], result_path="$.cleanup_error")
-        terminate_after_error.next(self.report_error)
+        launch = self.launch_step("Launch the instance that runs the smoke tests", "smoke-tests",
+                                  result_path="$.outcome.report", wait_for_token=True, timeout=self.callback_timeout)
+        terminate = self.terminate_step("Terminate the smoke test instance")
+        terminate_after_error = self.terminate_step("Terminate the smoke test instance after an error",
+                                                    after_error=True)
         launch.add_catch(terminate, errors=[SMOKE_TESTS_FAILED], result_path="$.outcome.failure")
         launch.add_catch(terminate_after_error, errors=[sfn.Errors.ALL], result_path="$.error")
 

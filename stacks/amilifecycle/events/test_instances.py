@@ -25,8 +25,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks.amilifecycle.events.base import EventProps, LifecycleEvent
 from stacks.amilifecycle.functions import FunctionFactory
 
 SMOKE_TEST_SUITE = Path(__file__).resolve().parents[1] / "smoke_tests"
@@ -119,3 +122,44 @@ class TestInstances(Construct):
     @property
     def functions(self) -> tuple[lambda_.Function, lambda_.Function]:
         return self.launch, self.terminate
+
+
+class TestInstanceEvent(LifecycleEvent):
+    """An event that runs on an instance of the AMI: its launch and termination steps, built one way."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: EventProps, timeout: cdk.Duration,
+                 instances: TestInstances) -> None:
+        super().__init__(scope, construct_id, props=props, timeout=timeout)
+        self.instances = instances
+
+    def launch_step(self, name: str, purpose: str, *, result_path: str, wait_for_token: bool = False,
+                    timeout: cdk.Duration | None = None) -> tasks.LambdaInvoke:
+        """Launch one instance of the execution's AMI (``TestInstanceLaunchFn``); with ``wait_for_token``
+        the instance answers the step's token. The caller adds the catches (they must terminate)."""
+        payload = {
+            "purpose": purpose,
+            "lifecycle_id": sfn.JsonPath.string_at("$.lifecycle_id"),
+            "stack_tag": sfn.JsonPath.string_at("$.stack_tag"),
+            "event": sfn.JsonPath.string_at("$.event"),
+            "attempt": sfn.JsonPath.number_at("$.attempt"),
+            "ami": sfn.JsonPath.object_at("$.ami"),
+            "execution_name": sfn.JsonPath.string_at("$$.Execution.Name"),
+        }
+        if wait_for_token:
+            payload["task_token"] = sfn.JsonPath.task_token
+        return self.invoke(name, self.instances.launch, payload=payload, result_path=result_path,
+                           catch_errors=False, wait_for_token=wait_for_token, timeout=timeout)
+
+    def terminate_step(self, name: str, *, after_error: bool = False) -> tasks.LambdaInvoke:
+        """Terminate the execution's instances (``TestInstanceTerminateFn``). After an error the step goes
+        on to the error report, even when the clean-up itself fails (the original error stays at
+        ``$.error``)."""
+        step = self.invoke(name, self.instances.terminate, result_path="$.terminated", catch_errors=not after_error,
+                           payload={"lifecycle_id": sfn.JsonPath.string_at("$.lifecycle_id"),
+                                    "execution_name": sfn.JsonPath.string_at("$$.Execution.Name")})
+        if after_error:
+            step.add_catch(self.report_error, errors=[sfn.Errors.ALL], result_path="$.cleanup_error")
+            step.next(self.report_error)
+        return step

@@ -91,6 +91,18 @@ class Container:
         return TestInstances(lambda: instance_settings(self.config.values))
 
     @cached_property
+    def inspector(self):
+        from .adapters.inspector import Inspector
+        return Inspector(findings_bucket=self.config.optional("FINDINGS_BUCKET_NAME"),
+                         findings_key_arn=self.config.optional("FINDINGS_KEY_ARN"))
+
+    @cached_property
+    def scan_waits(self):
+        from .adapters.task_waits import TaskWaits
+        # keyed as stacks/amilifecycle/events/vulnerability_scans.py keys the table
+        return TaskWaits(self.config.require("SCAN_WAITS_TABLE_NAME"), "instance_id")
+
+    @cached_property
     def log_sink(self):
         from .adapters.log_sink import LogSink
         return LogSink(self.config.event_log_group_name)

@@ -33,7 +33,6 @@ from .step_input import mapping, text
 
 logger = Logger()
 
-SCAN_WAITS_KEY = "instance_id"
 SCANNED = "SCANNED"
 
 __all__ = ["ScanningNotEnabled", "check_exports", "check_scan", "check_scanning", "collect_findings",
@@ -41,13 +40,11 @@ __all__ = ["ScanningNotEnabled", "check_exports", "check_scan", "check_scanning"
 
 
 def _inspector() -> Inspector:
-    built = container()
-    return Inspector(findings_bucket=built.config.optional("FINDINGS_BUCKET_NAME"),
-                     findings_key_arn=built.config.optional("FINDINGS_KEY_ARN"))
+    return container().inspector
 
 
 def _waits() -> TaskWaits:
-    return TaskWaits(container().config.require("SCAN_WAITS_TABLE_NAME"), SCAN_WAITS_KEY)
+    return container().scan_waits
 
 
 def _answer(task_token: str | None, instance_id: str) -> bool:
@@ -63,8 +60,7 @@ def _answer(task_token: str | None, instance_id: str) -> bool:
 @logger.inject_lambda_context
 def check_scanning(event: Mapping[str, Any], context: Any) -> dict[str, str]:
     """``{}`` -> ``{account_id, status}``; ``ScanningNotEnabled`` when Inspector does not scan EC2."""
-    status = _inspector().require_ec2_scanning()
-    return status
+    return _inspector().require_ec2_scanning()
 
 
 @logger.inject_lambda_context
@@ -74,9 +70,10 @@ def wait_for_scan(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     token = text(event, "task_token")
     lifecycle_id = parse_lifecycle_id(event.get("lifecycle_id"))
     instance_id = text(event, "instance_id")
-    wait = _waits().register_token(instance_id, token, lifecycle_id=lifecycle_id, now=container().clock())
+    waits, now = _waits(), container().clock()
+    wait = waits.register_token(instance_id, token, lifecycle_id=lifecycle_id, now=now)
     if wait.outcome is None and _inspector().scan_completed(instance_id):
-        wait = _waits().record_outcome(instance_id, {"status": SCANNED}, now=container().clock())
+        wait = waits.record_outcome(instance_id, {"status": SCANNED}, now=now)
     answered_now = wait.ready and _answer(wait.task_token, instance_id)
     logger.info("scan wait registered", extra={"lifecycle_id": lifecycle_id, "instance_id": instance_id,
                                                "answered_at_once": answered_now})
