@@ -18,46 +18,17 @@ AWS: the ``...StateEntered`` events of its history).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import boto3
 import requests
 
-PROJECT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-STACK_TAG = "bench"
+from harness import STACK_TAG, deployment, measure
+
 POLL_SECONDS = 0.2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def local(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([PYTHON, "-m", "local", *args], cwd=PROJECT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"python -m local {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
-    return result.stdout
-
-
-def synthesize(env: dict[str, str], out: Path) -> None:
-    cdk = PROJECT / "node_modules" / ".bin" / "cdk"
-    result = subprocess.run([str(cdk), "synth", "--quiet", "--output", str(out)], cwd=PROJECT,
-                            env={**env, "STACK_TAG": STACK_TAG, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"cdk synth failed: {result.stderr.strip()}")
 
 
 def one_build(session: boto3.Session, api_url: str, key: str, build_seconds: float) -> tuple[float, int]:
@@ -87,19 +58,7 @@ def one_build(session: boto3.Session, api_url: str, key: str, build_seconds: flo
     else:
         raise SystemExit("the build did not complete within the time limit")
     wall = time.perf_counter() - started
-    arn = _execution_arn(session, lifecycle_id)
-    history = session.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
-    transitions = sum(1 for event in history if event["type"].endswith("StateEntered"))
-    return wall, transitions
-
-
-def _execution_arn(session: boto3.Session, lifecycle_id: str) -> str:
-    sfn = session.client("stepfunctions")
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
-            if execution["name"].startswith(lifecycle_id):
-                return execution["executionArn"]
-    raise SystemExit(f"no execution found for lifecycle {lifecycle_id}")
+    return wall, measure(session, lifecycle_id).transitions
 
 
 def main() -> None:
@@ -108,30 +67,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        state = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update({
-            "LOCAL_CLOUD_PORT": str(free_port()), "LOCAL_CLOUD_STATE_DIR": str(state / "state"),
-            "LOCAL_CLOUD_TIME_SCALE": "1", "LOCAL_CLOUD_IMAGE_BUILD_SECONDS": str(args.build_seconds),
-        })
-        synthesize(env, state / "cdk.out")
-        local(env, "start")
-        try:
-            local(env, "deploy", "--cdk-out", str(state / "cdk.out"), "--outputs-file", str(state / "outputs.json"))
-            for line in local(env, "env").splitlines():
-                name, _, value = line.removeprefix("export ").partition("=")
-                os.environ[name] = value.strip("'\"")
-            session = boto3.Session()
-            outputs = json.loads((state / "outputs.json").read_text())[f"AmiLifecycle-{STACK_TAG}"]
-            secrets = session.client("secretsmanager")
-            prefix = outputs["apiKeySecretPrefix"]
-            key = {name: secrets.get_secret_value(SecretId=f"{prefix}ami_creation_{name}_api_key")["SecretString"]
-                   for name in ("post", "status")}
-            results = [one_build(session, outputs["amiOrchestratorApiGatewayUrl"], key, args.build_seconds)
-                       for _ in range(args.runs)]
-        finally:
-            local(env, "stop")
+    with deployment(time_scale=1, environment={"LOCAL_CLOUD_IMAGE_BUILD_SECONDS": str(args.build_seconds)}) as cloud:
+        key = {"post": cloud.key("ami_creation_post_secret_name"),
+               "status": cloud.key("ami_creation_status_secret_name")}
+        results = [one_build(cloud.session, cloud.api_url, key, args.build_seconds) for _ in range(args.runs)]
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"simulated build duration D = {args.build_seconds:.1f} s, {args.runs} builds, status polled every "

@@ -1,7 +1,7 @@
 """What the orchestration adds to a whole lifecycle (build, smoke tests, vulnerability scans), on the local cloud.
 
 Starts a local cloud of its own (free port, temporary state) and deploys
-the stacks with the helpers of ``bench_build.py``, then, for each simulated
+the stacks with ``harness.deployment``, then, for each simulated
 duration, sets the cloud's time scale so that the simulated Image Builder
 build takes that long (every other simulated duration scales with it:
 Inspector's scan, its report, the state machines' waits) and creates
@@ -27,20 +27,17 @@ not grow with the duration.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
 import requests
 
-from bench_build import PROJECT, STACK_TAG, free_port, local, synthesize
+from harness import PROJECT, STACK_TAG, deployment, measure
 
 sys.path.insert(0, str(PROJECT / "client"))
 from amilc.errors import ExitCode  # noqa: E402
@@ -49,7 +46,6 @@ from amilc.follow import follow  # noqa: E402
 POLL_SECONDS = 0.2
 # The simulated build lasts this long at time scale 1; a time scale of D / BUILD_SECONDS makes it D seconds.
 BUILD_SECONDS = 600.0
-WAIT_FOR_CALLBACK = ".waitForTaskToken"
 
 
 @dataclass(frozen=True)
@@ -63,42 +59,6 @@ class Run:
     @property
     def overhead(self) -> float:
         return self.wall - self.waiting
-
-
-def executions(sfn, lifecycle_id: str) -> list[str]:
-    """Every execution started for the lifecycle (their names start with its id), over every state machine."""
-    arns = []
-    for machines in sfn.get_paginator("list_state_machines").paginate():
-        for machine in machines["stateMachines"]:
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"]):
-                arns += [e["executionArn"] for e in page["executions"] if e["name"].startswith(lifecycle_id)]
-    return arns
-
-
-def history(sfn, arn: str) -> list[dict]:
-    events = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
-        events += page["events"]
-    return events
-
-
-def waiting_seconds(events: list[dict]) -> float:
-    """Seconds spent waiting for the simulated world: in ``.waitForTaskToken`` tasks (from scheduling to the
-    task's answer or timeout) and in Wait states (simulated delays such as the logs' shipping time)."""
-    total, scheduled, waiting = 0.0, None, None
-    for event in events:
-        details = event.get("taskScheduledEventDetails") or {}
-        if event["type"] == "TaskScheduled":
-            scheduled = event["timestamp"] if details.get("resource", "").endswith(WAIT_FOR_CALLBACK) else None
-        elif scheduled is not None and event["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"):
-            total += (event["timestamp"] - scheduled).total_seconds()
-            scheduled = None
-        elif event["type"] == "WaitStateEntered":
-            waiting = event["timestamp"]
-        elif event["type"] == "WaitStateExited" and waiting is not None:
-            total += (event["timestamp"] - waiting).total_seconds()
-            waiting = None
-    return total
 
 
 def one_lifecycle(session: boto3.Session, api_url: str, key: dict[str, str], duration: float, scans: bool) -> Run:
@@ -124,16 +84,9 @@ def one_lifecycle(session: boto3.Session, api_url: str, key: dict[str, str], dur
     wall = time.perf_counter() - started
     if outcome.exit_code is not ExitCode.OK:
         raise SystemExit(f"lifecycle {lifecycle_id}: {outcome.message}")
-    sfn = session.client("stepfunctions")
-    histories = [history(sfn, arn) for arn in executions(sfn, lifecycle_id)]
-    return Run(duration=duration, wall=wall, waiting=sum(waiting_seconds(h) for h in histories),
-               transitions=sum(1 for h in histories for e in h if e["type"].endswith("StateEntered")),
-               executions=len(histories))
-
-
-def set_time_scale(endpoint: str, scale: float) -> None:
-    answer = requests.post(f"{endpoint}/_local/time-scale", json={"scale": scale}, timeout=30)
-    answer.raise_for_status()
+    cost = measure(session, lifecycle_id)
+    return Run(duration=duration, wall=wall, waiting=cost.waiting, transitions=cost.transitions,
+               executions=cost.executions)
 
 
 def main() -> None:
@@ -145,34 +98,14 @@ def main() -> None:
     args = parser.parse_args()
     scans = not args.no_scans
 
-    with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
-        state = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update({"LOCAL_CLOUD_PORT": str(free_port()), "LOCAL_CLOUD_STATE_DIR": str(state / "state"),
-                    "LOCAL_CLOUD_TIME_SCALE": str(args.durations[0] / BUILD_SECONDS),
-                    "LOCAL_CLOUD_IMAGE_BUILD_SECONDS": str(BUILD_SECONDS)})
-        synthesize(env, state / "cdk.out")
-        local(env, "start")
-        try:
-            local(env, "deploy", "--cdk-out", str(state / "cdk.out"), "--outputs-file", str(state / "outputs.json"))
-            for line in local(env, "env").splitlines():
-                name, _, value = line.removeprefix("export ").partition("=")
-                os.environ[name] = value.strip("'\"")
-            session = boto3.Session()
-            account = session.client("sts").get_caller_identity()["Account"]
-            session.client("inspector2").enable(accountIds=[account], resourceTypes=["EC2"])
-            outputs = json.loads((state / "outputs.json").read_text())[f"AmiLifecycle-{STACK_TAG}"]
-            secrets = session.client("secretsmanager")
-            prefix = outputs["apiKeySecretPrefix"]
-            key = {name: secrets.get_secret_value(SecretId=f"{prefix}ami_creation_{name}_api_key")["SecretString"]
-                   for name in ("post", "status")}
-            results = []
-            for duration in args.durations:
-                set_time_scale(os.environ["AWS_ENDPOINT_URL"], duration / BUILD_SECONDS)
-                results += [one_lifecycle(session, outputs["amiOrchestratorApiGatewayUrl"], key, duration, scans)
-                            for _ in range(args.runs)]
-        finally:
-            local(env, "stop")
+    with deployment(time_scale=args.durations[0] / BUILD_SECONDS, enable_inspector=True,
+                    environment={"LOCAL_CLOUD_IMAGE_BUILD_SECONDS": str(BUILD_SECONDS)}) as cloud:
+        key = {"post": cloud.key("ami_creation_post_secret_name"),
+               "status": cloud.key("ami_creation_status_secret_name")}
+        results = []
+        for duration in args.durations:
+            cloud.set_time_scale(duration / BUILD_SECONDS)
+            results += [one_lifecycle(cloud.session, cloud.api_url, key, duration, scans) for _ in range(args.runs)]
 
     events = "build + smoke tests" + (" + vulnerability scans" if scans else "")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
