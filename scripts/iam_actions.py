@@ -25,7 +25,8 @@ IAM_PREFIX = {
 }
 
 # IAM prefixes whose botocore service has another name (to expand their wildcards).
-SERVICES_OF_PREFIX = {"states": ("stepfunctions",), "execute-api": ("apigateway",)}
+SERVICES_OF_PREFIX = {"states": ("stepfunctions",), "dynamodb": ("dynamodbstreams",),
+                      "execute-api": ("apigateway",)}
 
 # (service, operation) -> the actions that authorize it, and why.
 ACTION_OVERRIDES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {

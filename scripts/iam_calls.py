@@ -107,8 +107,7 @@ FOREIGN_TYPES = frozenset({
     "Tuple", "set", "Set", "frozenset", "FrozenSet", "str", "bytes", "int", "float", "bool", "Decimal",
     "datetime", "date", "timedelta", "Callable", "MappingProxyType", "Path", "SQSRecord", "Response",
     "Logger", "Lock", "RLock"})
-FOREIGN_CALLS = frozenset({"len", "sorted", "str", "repr", "isinstance", "getattr", "enumerate", "zip", "range",
-                           "min", "max", "sum", "any", "all", "iter", "next", "reversed", "round", "abs"})
+FOREIGN_CALLS = frozenset({"len", "repr", "isinstance", "range", "sum", "any", "all", "round", "abs"})
 
 
 def _union(left: Type, right: Type) -> Type:
@@ -333,7 +332,13 @@ class CallIndex:
                 for part in parts:
                     found = _union(found, self.annotation_type(module, part))
                 return found
-            return self.annotation_type(module, node.value)
+            if _terminal_name(node.value) == "Callable":
+                return FOREIGN
+            # a container (list[X], Mapping[str, X]): the package classes it holds, else foreign
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            held = [self.annotation_type(module, part) for part in parts]
+            classes = frozenset().union(*(t for t in held if isinstance(t, frozenset)))
+            return classes or FOREIGN
         target = self.resolve(module, node)
         if isinstance(target, ClassDef):
             return None if target.is_protocol() else frozenset({target})
@@ -458,11 +463,21 @@ class CallIndex:
                 elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     local[item.target.id] = self.annotation_type(module, item.annotation)
                 elif isinstance(item, (ast.For, ast.comprehension)) and isinstance(item.target, ast.Name):
-                    iterated = self.type_of(module, function, local, item.iter)
-                    local[item.target.id] = FOREIGN if iterated == FOREIGN else None
+                    # the elements of a list[X] are typed X (see annotation_type); of a foreign value, foreign
+                    local[item.target.id] = self.type_of(module, function, local, item.iter)
         return local
 
     # ------------------------------------------------------------- reaching
+
+    def every_call(self) -> set[Call]:
+        """Every client call written anywhere in the package (reached or not): the walk's yardstick."""
+        found = Reach()
+        for module in self.modules.values():
+            functions = list(module.functions.values()) + \
+                [m for c in module.classes.values() for m in c.methods.values()]
+            for function in functions:
+                self._scan(module, function, found, _Walk(), [])
+        return found.calls
 
     def reach(self, module_name: str, function_name: str) -> Reach:
         module = self.modules.get(module_name)

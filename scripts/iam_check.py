@@ -14,9 +14,10 @@ For each ``AWS::Lambda::Function`` of the synthesized templates:
    call, no platform use and no exception explains, (c) a ``Resource: "*"``
    statement with an action that supports resource-level permissions.
 
-Usage: ``python scripts/iam_check.py [--templates cdk.out] [--report-unused]``
-(``--report-unused`` prints (b) without failing on it). Exit status 1 on a
-failure, 2 on bad input.
+Usage: ``python scripts/iam_check.py [--templates cdk.out] [--report-unused] [--quiet]``
+(``--report-unused`` prints (b) without failing on it; ``--quiet`` prints only
+the functions with findings). Exit status 1 on a failure, 2 on bad input.
+docs/security.md describes the check and its figures.
 """
 
 from __future__ import annotations
@@ -192,7 +193,13 @@ def load_templates(directory: str) -> dict[str, dict[str, Any]]:
     return {Path(p).name.removesuffix(".template.json"): json.loads(Path(p).read_text()) for p in paths}
 
 
-def check(templates: Mapping[str, Mapping[str, Any]], runtime: Path = RUNTIME) -> list[FunctionReport]:
+@dataclass
+class CheckResult:
+    functions: list[FunctionReport]
+    unreached: list[str]          # client calls of the package no function reaches (dead code, or a gap)
+
+
+def check(templates: Mapping[str, Mapping[str, Any]], runtime: Path = RUNTIME) -> CheckResult:
     index = CallIndex(runtime)
     mapper = ActionMapper()
     reports = []
@@ -201,13 +208,20 @@ def check(templates: Mapping[str, Mapping[str, Any]], runtime: Path = RUNTIME) -
         for logical_id, resource in sorted(resources.items()):
             if resource.get("Type") == "AWS::Lambda::Function":
                 reports.append(check_function(stack, resources, logical_id, index, mapper))
-    return reports
+    reached = {(action, site) for r in reports for action, sites in r.calls.items() for site in sites}
+    unreached = sorted({f"{action} ({call.site})" for call in index.every_call()
+                        for action in mapper.actions(call.service, call.method) if (action, call.site) not in reached})
+    return CheckResult(reports, unreached)
 
 
-def render(reports: list[FunctionReport], *, fail_unused: bool) -> tuple[str, bool]:
+def render(result: CheckResult, *, fail_unused: bool, quiet: bool = False) -> tuple[str, bool]:
+    reports = result.functions
     lines: list[str] = []
     failed = False
     for r in reports:
+        findings = r.missing or r.wildcard_resources or r.unresolved or r.unused
+        if quiet and not findings:
+            continue
         lines.append(f"== {r.stack}/{r.logical_id} ({r.handler})")
         lines.append(f"  calls     {len(r.calls):3}  " + ", ".join(sorted(r.calls)))
         lines.append(f"  granted   {len(r.granted):3}  " + ", ".join(sorted(r.granted)))
@@ -224,6 +238,8 @@ def render(reports: list[FunctionReport], *, fail_unused: bool) -> tuple[str, bo
     totals = {name: sum(len(getattr(r, name)) for r in reports)
               for name in ("calls", "granted", "missing", "unused", "excepted", "wildcard_resources", "unresolved")}
     lines.append(f"iam-check: {len(reports)} functions, " + ", ".join(f"{v} {k}" for k, v in totals.items()))
+    lines.append(f"iam-check: {len(result.unreached)} client calls of the runtime reached by no function"
+                 + (": " + ", ".join(result.unreached) if result.unreached else ""))
     return "\n".join(lines), failed
 
 
@@ -232,13 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", default=str(ROOT / "cdk.out"), help="folder of *.template.json")
     parser.add_argument("--report-unused", action="store_true",
                         help="print grants no call uses without failing on them")
+    parser.add_argument("--quiet", action="store_true", help="print only the functions with findings, and the totals")
     args = parser.parse_args(argv)
     try:
-        reports = check(load_templates(args.templates))
+        result = check(load_templates(args.templates))
     except ValueError as error:
         print(f"iam-check: {error}", file=sys.stderr)
         return 2
-    text, failed = render(reports, fail_unused=not args.report_unused)
+    text, failed = render(result, fail_unused=not args.report_unused, quiet=args.quiet)
     print(text)
     if failed:
         print("iam-check: FAILED (missing grants, Resource * on resource-level actions, unresolved client "
