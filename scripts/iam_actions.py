@@ -90,7 +90,6 @@ LAMBDA_VPC = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec
 LAMBDA_TRACING = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LAMBDA_SQS_SOURCE = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                      "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
-LAMBDA_DEAD_LETTER = ("sqs:SendMessage", "sns:Publish")
 KMS_FOR_SQS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
@@ -101,15 +100,33 @@ def platform_actions(logical_id: str, props: Mapping[str, Any], resources: Mappi
         actions |= set(LAMBDA_VPC)                   # network interfaces in the function's subnets
     if (props.get("TracingConfig") or {}).get("Mode") == "Active":
         actions |= set(LAMBDA_TRACING)               # the X-Ray daemon of the execution environment
-    if props.get("DeadLetterConfig"):
-        actions |= set(LAMBDA_DEAD_LETTER) | set(KMS_FOR_SQS)   # failed asynchronous invocations
+    target = _target(resources, (props.get("DeadLetterConfig") or {}).get("TargetArn"))
+    if target.get("Type") == "AWS::SQS::Queue":      # failed asynchronous invocations
+        actions.add("sqs:SendMessage")
+        if target.get("Properties", {}).get("KmsMasterKeyId"):
+            actions |= set(KMS_FOR_SQS)
+    elif target.get("Type") == "AWS::SNS::Topic":
+        actions.add("sns:Publish")
+        if target.get("Properties", {}).get("KmsMasterKeyId"):
+            actions |= set(KMS_FOR_SQS)
     if props.get("KmsKeyArn"):
         actions.add("kms:Decrypt")                   # environment variables encrypted with a key
     for resource in resources.values():
         if resource.get("Type") == "AWS::Lambda::EventSourceMapping" and \
                 _names(resource["Properties"].get("FunctionName"), logical_id):
-            actions |= set(LAMBDA_SQS_SOURCE) | set(KMS_FOR_SQS)  # the poller reads an encrypted queue
+            actions |= set(LAMBDA_SQS_SOURCE)        # the poller (SQS here; streams would add theirs)
+            source = _target(resources, resource["Properties"].get("EventSourceArn"))
+            if source.get("Properties", {}).get("KmsMasterKeyId"):
+                actions |= set(KMS_FOR_SQS)          # it reads an encrypted queue
     return actions
+
+
+def _target(resources: Mapping[str, Any], value: Any) -> Mapping[str, Any]:
+    """The template resource a ``Ref`` / ``Fn::GetAtt`` names, else ``{}``."""
+    if isinstance(value, Mapping):
+        name = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
+        return resources.get(name, {}) if isinstance(name, str) else {}
+    return {}
 
 
 def _names(value: Any, logical_id: str) -> bool:

@@ -237,11 +237,12 @@ STS_HANDLER = '''
 '''
 
 
-def template(handler: str, statements: list[dict], environment: dict | None = None) -> dict:
+def template(handler: str, statements: list[dict], environment: dict | None = None, **function: object) -> dict:
     return {"Resources": {
         "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
             "Handler": handler, "Role": {"Fn::GetAtt": ["FnRole", "Arn"]},
-            "Environment": {"Variables": environment or {}}}},
+            "Environment": {"Variables": environment or {}}, **function}},
+        "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {}},
         "FnRole": {"Type": "AWS::IAM::Role", "Properties": {"ManagedPolicyArns": [
             {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
                                ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]]}]}},
@@ -251,9 +252,9 @@ def template(handler: str, statements: list[dict], environment: dict | None = No
     }}
 
 
-def run(tmp_path, handler: str, statements: list[dict], environment: dict | None = None):
+def run(tmp_path, handler: str, statements: list[dict], environment: dict | None = None, **function: object):
     root = package(tmp_path, handler=STS_HANDLER)
-    result = iam_check.check({"Stack": template(handler, statements, environment)}, runtime=root)
+    result = iam_check.check({"Stack": template(handler, statements, environment, **function)}, runtime=root)
     (report,) = result.functions
     return report, iam_check.render(result, fail_unused=True)
 
@@ -288,6 +289,14 @@ def test_a_cdk_grant_bundle_of_which_nothing_is_used_is_unused(tmp_path):
         {"Action": "states:SendTaskSuccess", "Resource": "arn"},
         {"Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "arn"}])
     assert report.unused == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+
+
+def test_the_dead_letter_queue_send_is_the_lambda_services_use_of_the_role(tmp_path):
+    report, _ = run(tmp_path, "app.handler.handle", [
+        {"Action": "states:SendTaskSuccess", "Resource": "arn"},
+        {"Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Dlq", "Arn"]}},
+        {"Action": "sns:Publish", "Resource": "arn"}], DeadLetterConfig={"TargetArn": {"Fn::GetAtt": ["Dlq", "Arn"]}})
+    assert report.unused == ["sns:Publish"]
 
 
 def test_resource_star_fails_for_actions_with_resource_level_permissions_only(tmp_path):
