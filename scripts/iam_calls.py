@@ -1,23 +1,30 @@
 """Which boto3 client methods a Lambda handler can reach: a static walk of the runtime's source.
 
-The approximation (sound for the code as it is written here, not for any Python):
+The approximation (made for the code as it is written here, not for any Python; docs/security.md
+compares it with the calls the end-to-end journeys make):
 
 * Reach starts at the handler function. A reached function reaches every
   module-level function or class its body names (called or passed, e.g. a
   record handler given to Powertools), resolved through its module's
-  imports; naming a class instantiates it (and reaches ``__init__``), and so
+  imports; calling a class instantiates it (and reaches ``__init__``), and so
   does ``cls(...)`` inside a classmethod. The module-level statements of a
   reached function's module are reached too.
-* Methods are dispatched by name: a method (or property, or
-  ``cached_property``) of an *instantiated* class, its bases included, is
-  reached when any reached code uses an attribute of that name. This is how
-  the composition root is followed: ``container().results`` reaches
-  ``Container.results``, whose body instantiates ``ResultService`` with
-  ``self.repository`` (reaching ``Container.repository`` -> ``StateRepository``),
-  and the services' calls through their ports (``self.repository.update``)
-  reach the adapter methods of that name. It over-approximates (a method
-  named like one a reached piece calls elsewhere is reached too) and never
-  follows ``getattr`` with computed names.
+* A method call goes where the receiver's type says. Types come from
+  annotations (parameters, dataclass and ``__init__`` fields, return types,
+  ``list[X]`` holding ``X``), from assignments (``x = Class(...)``,
+  ``self.x = Class(...)``, ``x = function()`` with a return annotation) and
+  from the bodies of unannotated properties and ``cached_property`` pieces.
+  That is how the composition root is followed: ``container()`` returns a
+  ``Container``, ``.results`` is its piece, whose body builds
+  ``ResultService`` with ``self.repository`` (the ``StateRepository`` piece).
+  A receiver of an outside type (a ``Mapping`` parameter, a client's answer,
+  ``json.loads(...)``, a ``Logger``) reaches nothing in the package.
+* A receiver of unknown type, or typed by a ``Protocol`` (the services'
+  ports), is dispatched by name: the method of that name of every class
+  the walk has *instantiated* (its bases included) is reached; properties
+  and ``cached_property`` pieces on reading the attribute. This
+  over-approximates (a method named like one an unknown receiver calls is
+  reached too) and never follows ``getattr`` with computed names.
 * A *client expression* is a call whose callee's name contains ``client``
   (``aws.client``, ``aws.LazyClient``, ``boto3.client``, ``Session().client``,
   an injected ``client_factory``) with a botocore service name as its first,
@@ -347,7 +354,7 @@ class CallIndex:
         return None
 
     def member_type(self, cls: ClassDef, attribute: str, depth: int) -> Type:
-        module = self.modules[cls.module]
+        """The type of ``cls``'s field or property ``attribute`` (annotation, else what it returns)."""
         for owner in cls.lineage():
             if attribute in owner.fields:
                 return self.annotation_type(self.modules[owner.module], owner.fields[attribute])
@@ -362,7 +369,6 @@ class CallIndex:
                         found = _union(found, self.type_of(self.modules[owner.module], method, {}, value,
                                                            depth - 1))
                     return found
-        del module
         return None
 
     def type_of(self, module: Module, function: "FunctionDef", local: dict[str, Type], node: ast.AST,
