@@ -34,7 +34,9 @@ compares it with the calls the end-to-end journeys make):
   call; ``get_paginator("x")`` and ``get_waiter("y")`` are calls of ``x`` and
   of ``y``'s operation. A client handed to code outside the package is a call
   of what :data:`iam_actions.LIBRARY_CALLS` says that code calls, else an
-  *unresolved* use (a failure: the table must learn it).
+  *unresolved* use (a failure: the table must learn it). So are a method
+  called straight on a client of a computed service name and a boto3
+  ``resource(...)``, which the walk does not follow.
 """
 
 from __future__ import annotations
@@ -552,6 +554,11 @@ class CallIndex:
                 service = self.client_service(node.func.value, function, local_clients)
                 if service:
                     self._record(service, node, site, reach)
+                elif self._computed_client(node.func.value):
+                    reach.unresolved.add(f"{site}: {node.func.attr} on a client of a computed service name")
+            if _terminal_name(node.func) == "resource" and node.args and isinstance(node.args[0], ast.Constant) \
+                    and node.args[0].value in self.services:
+                reach.unresolved.add(f"{site}: a boto3 resource ({node.args[0].value}) is not followed; use a client")
             self._handed_over(module, node, function, local_clients, site, reach)
 
     def _attribute(self, module: Module, function: FunctionDef, local: dict[str, Type], node: ast.Attribute,
@@ -569,6 +576,11 @@ class CallIndex:
                     work.append(method)
             return
         (state.called if called else state.read).add(node.attr)
+
+    def _computed_client(self, node: ast.AST) -> bool:
+        """``client(name)(...)``-like: a client-creating call whose service is not a literal."""
+        return isinstance(node, ast.Call) and "client" in _terminal_name(node.func).lower() and bool(node.args) \
+            and not isinstance(node.args[0], ast.Constant) and "factory" not in _terminal_name(node.func).lower()
 
     def _record(self, service: str, node: ast.Call, site: str, reach: Reach) -> None:
         method = node.func.attr

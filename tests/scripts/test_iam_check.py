@@ -184,6 +184,18 @@ def test_a_client_handed_to_an_unknown_library_is_an_unresolved_use(tmp_path):
     assert reach.unresolved == {"app.handler:handle: a s3 client handed to Thing()"}
 
 
+def test_boto3_resources_and_clients_of_computed_services_are_unresolved_uses(tmp_path):
+    root = package(tmp_path, handler='''
+        import boto3
+        def handle(event, context):
+            boto3.resource("dynamodb").Table("t").get_item(Key={})
+            boto3.client(event["service"]).list_things()
+    ''')
+    assert CallIndex(root).reach("app.handler", "handle").unresolved == {
+        "app.handler:handle: a boto3 resource (dynamodb) is not followed; use a client",
+        "app.handler:handle: list_things on a client of a computed service name"}
+
+
 def test_a_function_passed_as_a_callback_is_reached(tmp_path):
     root = package(tmp_path, handler='''
         from somelib import process
