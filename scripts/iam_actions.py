@@ -88,6 +88,7 @@ LAMBDA_BASIC = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvent
 LAMBDA_VPC = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 LAMBDA_TRACING = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+# The event source poller needs the first three; CDK's Queue.grant_consume_messages adds the other two.
 LAMBDA_SQS_SOURCE = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                      "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl")
 KMS_FOR_SQS = ("kms:Decrypt", "kms:GenerateDataKey")
