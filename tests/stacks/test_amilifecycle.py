@@ -33,6 +33,7 @@ EXPECTED_OUTPUTS = {
     "lifeCycleAmiBuildStateMachineName",
     "lifeCycleSmokeTestsStateMachineName",
     "lifeCycleVulnerabilityScansStateMachineName",
+    "lifeCycleMarkForProductionStateMachineName",
 }
 
 
@@ -142,7 +143,7 @@ def test_lookup_table_keeps_the_original_clients_index_with_the_original_record_
 
 def test_tables_are_on_demand_recoverable_and_encrypted_with_the_orchestrator_key(stack, resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 5  # lifecycle state, semver seed, lookup, build waits, scan waits
+    assert len(tables) == 6  # lifecycle state, semver seed, lookup, build waits, scan waits, production channels
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
