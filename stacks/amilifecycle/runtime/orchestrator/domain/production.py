@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
@@ -193,6 +193,18 @@ def with_release(state: ChannelState, release: Release) -> ChannelState:
     if any(r.ami_id == release.ami_id and r.region == release.region for r in state.releases):
         return state
     return ChannelState(channel=state.channel, releases=state.releases + (release,), revision=state.revision + 1)
+
+
+def with_revocation(state: ChannelState, *, ami_id: str, region: str, reason: str, now: datetime) -> ChannelState:
+    """``state`` with the release of ``ami_id`` revoked (kept in the history, never the head again); the
+    head falls back to the highest release left. An AMI not in the channel, or revoked already, changes
+    nothing."""
+    releases = list(state.releases)
+    for index, release in enumerate(releases):
+        if release.ami_id == ami_id and (not region or release.region == region) and not release.revoked:
+            releases[index] = replace(release, revoked={"reason": reason, "revoked_at": iso_utc(now)})
+            return ChannelState(channel=state.channel, releases=tuple(releases), revision=state.revision + 1)
+    return state
 
 
 @dataclass(frozen=True)
