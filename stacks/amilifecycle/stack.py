@@ -86,6 +86,9 @@ class AmiLifecycleStack(cdk.Stack):
         for starter in (self.api.function, self.receivers.creation_receiver):
             self.events.grant_start(starter)
         self.events.grant_task_response(self.receivers.creation_receiver)
+        self.events.by_event(EventName.MARK_FOR_PRODUCTION_CREATE).grant_revocation(
+            self.api.function, lookup_table=self.tables.lookup, tagger_role_name=tagger.role.role_name,
+            distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _events(self) -> list:

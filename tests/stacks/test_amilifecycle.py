@@ -354,9 +354,9 @@ def test_inspector_is_not_trusted_on_the_orchestrator_key(stack, resources):
 
 # --- Secrets Manager -------------------------------------------------------------------------
 
-def test_thirteen_api_key_secrets_are_generated_by_cloudformation(settings, resources):
+def test_every_api_key_secret_is_generated_by_cloudformation(settings, resources):
     secrets = of_type(resources, "AWS::SecretsManager::Secret")
-    assert len(secrets) == 13
+    assert len(secrets) == 14  # the 13 keys of the first API version and the revocation key
     for secret in secrets.values():
         props = secret["Properties"]
         assert props["GenerateSecretString"] == {

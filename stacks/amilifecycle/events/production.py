@@ -19,8 +19,10 @@ recorded by the route itself and starts nothing). Flow (docs/events.md):
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -62,6 +64,27 @@ class ProductionEvent(LifecycleEvent):
         self._declare_functions(backup_bucket)
         self.finish(self._definition())
 
+    def grant_revocation(self, function: lambda_.Function, *, lookup_table: dynamodb.ITable, tagger_role_name: str,
+                         distribution_accounts: list[str]) -> None:
+        """``function`` (the API) revokes approved AMIs: it changes the channel and its parameters, flags
+        lookup entries, tags and deprecates images (distribution copies through the tagger role)."""
+        stack = cdk.Stack.of(self)
+        function.add_environment("PRODUCTION_CHANNEL_TABLE_NAME", self.channels.table_name)
+        function.add_environment("TAGGER_ROLE_NAME", tagger_role_name)
+        function.add_environment("DISTRIBUTION_ACCOUNTS", ",".join(distribution_accounts))
+        self.channels.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
+        lookup_table.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"], resources=[self.parameter_arn]))
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["ec2:CreateTags", "ec2:EnableImageDeprecation"],
+            resources=[f"arn:{cdk.Aws.PARTITION}:ec2:*::image/*"]))
+        if distribution_accounts:
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{stack.partition}:iam::{account}:role/{tagger_role_name}"
+                           for account in distribution_accounts]))
+
     def _declare_functions(self, bucket: s3.IBucket) -> None:
         stack = cdk.Stack.of(self)
         start = self.function("BackupStartFn", handler="production.start_backup",
@@ -88,7 +111,7 @@ class ProductionEvent(LifecycleEvent):
         start.add_to_role_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]))
         # DescribeStoreImageTasks has no resource-level permissions.
         check.add_to_role_policy(iam.PolicyStatement(actions=["ec2:DescribeStoreImageTasks"], resources=["*"]))
-        self.channels.grant_read_write_data(publish)
+        self.channels.grant(publish, "dynamodb:GetItem", "dynamodb:PutItem")
         publish.add_to_role_policy(iam.PolicyStatement(
             actions=["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"], resources=[self.parameter_arn]))
 

@@ -113,6 +113,11 @@ class Container:
         return ProductionChannel(self.config.require("PRODUCTION_CHANNEL_TABLE_NAME"))
 
     @cached_property
+    def deprecations(self):
+        from .adapters.ami_deprecation import AmiDeprecations
+        return AmiDeprecations()
+
+    @cached_property
     def log_sink(self):
         from .adapters.log_sink import LogSink
         return LogSink(self.config.event_log_group_name)
@@ -142,6 +147,13 @@ class Container:
         from .service.approvals import ApprovalService
         return ApprovalService(repository=self.repository, notifier=self.notifier, events=self.events,
                                clock=self.clock)
+
+    @cached_property
+    def revocations(self):
+        from .service.revocations import RevocationService
+        return RevocationService(repository=self.repository, notifier=self.notifier, channel=self.production_channel,
+                                 lookup=self.lookup, tagger=self.tagger, deprecations=self.deprecations,
+                                 clock=self.clock)
 
     @cached_property
     def results(self):

@@ -29,8 +29,10 @@ from typing import Any, Callable
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from datetime import datetime
+
 from ..domain.production import (ChannelOutcome, ChannelState, Release, channel_id, channel_parameter,
-                                 release_parameter, with_release)
+                                 release_parameter, with_release, with_revocation)
 from . import aws
 
 PARTITION_KEY = "channel"
@@ -83,6 +85,14 @@ class ProductionChannel:
         head = self._project(stack_tag, product_name)
         return ChannelOutcome(parameter=channel_parameter(stack_tag, product_name), release=release, head=head,
                               history=len(state.releases))
+
+    def revoke(self, stack_tag: str, product_name: str, *, ami_id: str, region: str, reason: str,
+               now: datetime) -> Release | None:
+        """Revoke ``ami_id``'s release; the parameters then show the previous approved release (or are
+        deleted when none is left). Returns the channel's head."""
+        self._change(stack_tag, product_name, lambda current: with_revocation(
+            current, ami_id=ami_id, region=region, reason=reason, now=now))
+        return self._project(stack_tag, product_name)
 
     def _change(self, stack_tag: str, product_name: str,
                 change: Callable[[ChannelState], ChannelState]) -> ChannelState:

@@ -152,6 +152,10 @@ def approve(app: Application, request: Request) -> Response:
                                                    _lifecycle_type(request.resource)))
 
 
+def revoke(app: Application, request: Request) -> Response:
+    return json_response(200, app.revocations.revoke(request.json_body(), request.path_parameters.get("lifecycle-id")))
+
+
 def not_available_yet(capability: str) -> Action:
     """The action of an operation whose capability is not deployed yet: 501, naming it and the route."""
     def refuse(_app: Application, request: Request) -> Response:
@@ -174,6 +178,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType({
     "get_ami_patch_lifecycle_status": get_status,
     "get_ami_patch_timeline": get_timeline,
     "approve_ami_patch": approve,
+    "revoke_ami": revoke,
 })
 
 
