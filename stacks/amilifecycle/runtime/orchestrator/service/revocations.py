@@ -2,14 +2,14 @@
 
 1. validate the request and find the AMI (the one named, or the newest
    approved one); 409 when it is not approved;
-2. record the revocation with one conditional write (the commit point);
+2. record the revocation with one conditional write (the commit point),
+   and notify the owners;
 3. drop it from the production channel: the channel falls back to the
    previous approved release, or its parameters are deleted when none is
    left;
 4. flag its lookup entry, so selection never returns it again;
 5. tag it (and every AMI patched from it, naming the revoked ancestor) and
-   deprecate it;
-6. notify the owners.
+   deprecate it.
 
 Steps 3 to 5 are idempotent. A repeated request for an AMI already revoked
 records nothing new and sends no notification, but runs them again, so a
@@ -71,10 +71,10 @@ class RevocationService:
         stored = self.repository.update(request.lifecycle_id, revoke, current=record)
         revoked = revocation_of(stored, ami_id) or {}
         reason = str(revoked.get("reason") or request.reason)
-        self._stop_using(stored, target, reason, now)
-        if new:
+        if new:  # right after the commit: a later step failing cannot keep the owners uninformed
             publish_logged(self.notifier, event_notification(Operator.AMI_REVOKE_POST, stored, now,
                                                              event={"name": "REVOKE", **revoked}), stored)
+        self._stop_using(stored, target, reason, now)
         logger.info("AMI revoked", extra={"lifecycle_id": request.lifecycle_id, "ami_id": ami_id, "new": new})
         return lifecycle_response(stored)
 
