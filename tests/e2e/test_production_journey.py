@@ -177,3 +177,46 @@ def test_a_failed_backup_ends_the_approval_in_error_with_ec2s_reason_and_the_cha
     assert (in_progress["name"], in_progress["status"]) == (APPROVAL, "ERROR")
     assert "Access Denied writing the object" in in_progress["error_message"]
     assert channel_value(user) == built_ami(approved["status"])
+
+
+@pytest.fixture(scope="module")
+def revoked(user, approved):
+    """A newer AMI approved (the channel moves to it), then revoked with AMI_REVOKE."""
+    lifecycle_id = built(user)
+    assert decide(user, lifecycle_id, "APPROVED", *WAIT).returncode == 0
+    newer = built_ami(user.status(lifecycle_id))
+    before = channel_value(user)
+    result = user.api_cli("--operation", "AMI_REVOKE", "--lifecycleId", lifecycle_id, "--reason",
+                          "CVE-2026-12345 in openssl", check=False)
+    return {"lifecycle_id": lifecycle_id, "ami": newer, "before": before, "revoke": result,
+            "status": user.status(lifecycle_id)}
+
+
+def test_revoking_the_newest_approval_restores_the_previous_one_in_the_channel(user, approved, revoked):
+    assert revoked["before"] == revoked["ami"]
+    assert revoked["revoke"].returncode == 0, revoked["revoke"].stderr
+    assert revoked["revoke"].stdout == f"{revoked['lifecycle_id']}\n"
+    assert channel_value(user) == built_ami(approved["status"])
+
+
+def test_the_status_records_the_revocation_and_its_reason(revoked):
+    [revocation] = revoked["status"]["revocations"]
+    assert (revocation["ami_id"], revocation["reason"]) == (revoked["ami"], "CVE-2026-12345 in openssl")
+
+
+def test_a_revoked_ami_is_never_selected(user, approved, revoked):
+    result = user.shell("bash client/get_ami.sh --lifecycle_event PRODUCTION_APPROVED")
+    assert f"Retrieved AMI ID == {built_ami(approved['status'])}" in result.stdout
+    assert revoked["ami"] not in result.stdout
+
+
+def test_a_revoked_ami_is_deprecated_and_tagged(user, revoked):
+    (image,) = user.aws("ec2").describe_images(ImageIds=[revoked["ami"]])["Images"]
+    assert image.get("DeprecationTime")
+    tags = {t["Key"]: t["Value"] for t in image.get("Tags") or []}
+    assert tags["AMI_LC_REVOKED_REASON"] == "CVE-2026-12345 in openssl"
+
+
+def test_a_revocation_needs_a_reason(user, revoked):
+    result = user.api_cli("--operation", "AMI_REVOKE", "--lifecycleId", revoked["lifecycle_id"], check=False)
+    assert result.returncode == 2 and "--reason is required" in result.stderr

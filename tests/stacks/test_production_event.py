@@ -100,3 +100,16 @@ def test_the_channel_table_is_keyed_by_channel_and_encrypted(stack, resources, e
     assert table["KeySchema"] == [{"AttributeName": "channel", "KeyType": "HASH"}]
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_the_api_may_revoke_only_through_the_channel_its_parameters_and_image_tags(stack, resources, event,
+                                                                                 settings):
+    api = statements(stack, resources, stack.api.function)
+    ssm = [s for s in api if any(a.startswith("ssm:") for a in actions(s))]
+    assert len(ssm) == 1 and f":parameter/ami-lifecycle/{settings.stack_tag}/*" in json.dumps(ssm[0]["Resource"])
+    images = [s for s in api if "ec2:EnableImageDeprecation" in actions(s)]
+    assert len(images) == 1 and actions(images[0]) == {"ec2:CreateTags", "ec2:EnableImageDeprecation"}
+    assert ":image/*" in json.dumps(images[0]["Resource"])
+    channel_arn = {"Fn::GetAtt": [logical_id(stack, event.channels), "Arn"]}
+    table = {a for s in api if channel_arn in as_list(s["Resource"]) for a in actions(s)}
+    assert table == {"dynamodb:GetItem", "dynamodb:PutItem"}
