@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.domain import production, records, rules
+from orchestrator.domain import production, records, rules, timeline
 from orchestrator.domain.errors import Conflict, ValidationError
 from orchestrator.domain.production import ChannelState, Release, channel_head, with_release
 from orchestrator.domain.requests import parse_update_request
 from orchestrator.domain.vocabulary import EventName as E
-from orchestrator.domain.vocabulary import Status
+from orchestrator.domain.vocabulary import LifecycleType, Status
 
 from .domain_builders import (CREATION_EVENTS, LIFECYCLE_ID, NOW, completed, later, new_record,
                               patched_record, result, toggles, update_body)
@@ -214,3 +214,20 @@ def test_the_result_records_verdict_backup_and_channel():
     assert props["s3_bucket"] == "backups" and props["s3_object_key"] == "ami-0000000001.bin"
     assert props["ami_backup_state"] == "COMPLETED" and props["change_ref"] == "CHG-42"
     assert props["production_channel"]["published"] is True
+
+
+def test_the_approval_panel_shows_the_verdict_the_backup_and_the_channel():
+    outcome = production.backup_outcome({"StoreTaskState": "Completed", "Bucket": "backups",
+                                         "S3objectKey": "ami-0aaaaaaaaaaaaaaa1.bin"}, ami_id="ami-0aaaaaaaaaaaaaaa1")
+    approval = production.production_result(lifecycle_id=LIFECYCLE_ID, event=MFP, backup=outcome,
+                                            channel={"parameter": "/ami-lifecycle/main/billing-service/production",
+                                                     "published": True}, approval_properties={}, now=later(9))
+    record = records.record_event_result(completed(enabled_only(), "BUILD_AMI"), approval, later(9))
+
+    [panel] = [p for p in timeline.build_timeline(record, LifecycleType.AMI_CREATION, stack_tag_semver="1.0.0").panels
+               if p.event is MFP]
+
+    assert panel.status == "COMPLETED"
+    assert panel.details["approval_status"] == "APPROVED"
+    assert (panel.details["s3_bucket"], panel.details["s3_object_key"]) == ("backups", "ami-0aaaaaaaaaaaaaaa1.bin")
+    assert panel.details["production_channel"]["published"] is True
