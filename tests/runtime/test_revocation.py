@@ -3,7 +3,6 @@ release, the lookup flag, and the deprecation request (botocore's stubber: moto 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -16,13 +15,14 @@ from orchestrator.adapters.ami_deprecation import AmiDeprecations
 from orchestrator.adapters.lookup_repository import LookupRepository
 from orchestrator.adapters.production_channel import ProductionChannel
 from orchestrator.adapters.state_repository import StateRepository
+from orchestrator.config import RuntimeConfig
 from orchestrator.domain.production import release_for
 from orchestrator.domain.records import record_event_result
 from orchestrator.domain.results import parse_event_result
 from orchestrator.domain.selection import SelectionCriteria
 from stacks.amilifecycle.events.production import CHANNEL_TABLE_PARTITION_KEY
 
-from .conftest import ACCOUNT, REGION, STACK_TAG, api_event, call
+from .conftest import REGION, STACK_TAG, api_event, call
 from .test_api_update import built_lifecycle
 
 CHANNELS = "ProductionChannels"
@@ -115,7 +115,6 @@ def revoking(api, cloud, monkeypatch) -> Iterator[FakeDeprecations]:
     monkeypatch.setenv("PRODUCTION_CHANNEL_TABLE_NAME", CHANNELS)
     api.reset_application()
     deprecations = FakeDeprecations()
-    from orchestrator.config import RuntimeConfig
     bootstrap.install(bootstrap.bootstrap(RuntimeConfig.from_env(), deprecations=deprecations))
     yield deprecations
     bootstrap.reset()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
@@ -215,7 +215,6 @@ class ChannelOutcome:
     release: Release
     head: Release | None
     history: int = 0
-    notes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_head(self) -> bool:
