@@ -117,3 +117,8 @@ def test_no_later_result_raises_a_revoked_entry_again():
                                  result=result(E.SMOKE_TESTS_AMI_CREATE), now=later(3))
 
     assert entry["lifecycle_score"] == 0 and entry["revoked"]
+
+
+def test_a_named_ami_must_look_like_an_ami_id():
+    with pytest.raises(ValidationError, match="ami_id: expected an AMI id"):
+        revocation.parse_revoke_request({"stack_tag": "main", "reason": "CVE", "ami_id": "ami-XYZ"}, LIFECYCLE_ID)

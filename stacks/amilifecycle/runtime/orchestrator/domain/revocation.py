@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from . import fields
 from .errors import Conflict, ValidationError, describe_value
 from .history import Record, ami_details, current_patch, historical_patches, phase_ami_entry
+from .lookup import AMI_ID_PATTERN
 from .tags import tag_key, tag_value
 from .timestamps import iso_utc
 from .versioning import compare_versions
@@ -51,7 +52,7 @@ def parse_revoke_request(body: Any, path_lifecycle_id: Any) -> RevokeRequest:
     reason = fields.text(body, "reason", max_length=MAX_REASON_LENGTH,
                          expected="why the AMI must no longer be used (for instance a CVE or incident id)")
     ami_id = body.get("ami_id")
-    if ami_id is not None and (not isinstance(ami_id, str) or not ami_id.startswith("ami-")):
+    if ami_id is not None and (not isinstance(ami_id, str) or not AMI_ID_PATTERN.match(ami_id)):
         raise ValidationError(f"ami_id: expected an AMI id like ami-0123456789abcdef0, got {describe_value(ami_id)}",
                               field="ami_id")
     return RevokeRequest(lifecycle_id=lifecycle_id, stack_tag=fields.stack_tag(body), reason=str(reason),
