@@ -228,6 +228,7 @@ EXTERNAL_KEY_SETTINGS = (
     "ami_creation_qa_certification_secret_name",
     "ami_creation_mark_for_production_secret_name",
     "ami_patch_mark_for_production_secret_name",
+    "ami_revoke_secret_name",
 )
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -300,7 +301,8 @@ def parse_settings(data: Mapping[str, Any], *, context_stack_tag: str | None = N
     duplicates = sorted({leaf for leaf in leaves if leaves.count(leaf) > 1})
     if duplicates:
         raise SettingsError(
-            f"projectSettings.amiLifecycle.api.security.api_keys: expected 13 distinct secret names, "
+            f"projectSettings.amiLifecycle.api.security.api_keys: expected "
+            f"{len(INTERNAL_KEY_SETTINGS) + len(EXTERNAL_KEY_SETTINGS)} distinct secret names, "
             f"got {', '.join(duplicates)} more than once"
         )
     api_settings = ApiSettings(

@@ -55,6 +55,8 @@ from .runner import Options, Runner
 @click.option("--patchChangeDescription", "patch_change_description", help="What the patch changes.")
 @click.option("--semverBumpType", "semver_bump_type", type=Choice(SemverBump),
               help="Version part a patch raises.")
+@click.option("--reason", help="Why the AMI must no longer be used (AMI_REVOKE; required).")
+@click.option("--amiId", "ami_id", help="AMI_REVOKE: the approved AMI to revoke (default: the lifecycle's newest).")
 @click.option("--limit", type=click.IntRange(1, 100), help="AMI_GET_STATUSES: lifecycles per page (API default 25).")
 @click.option("--next-token", "next_token", help="AMI_GET_STATUSES: the token printed with the previous page.")
 @click.option("--output", type=Choice(["text", "json"]), default="text", show_default=True,

@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from orchestrator.domain import history
 from orchestrator.domain.rules import next_enabled_event
-from orchestrator.domain.sequences import auto_triggered_events
+from orchestrator.domain.sequences import auto_triggered_events, first_event
 from orchestrator.domain.vocabulary import ERROR_STATUSES, EventName, LifecycleType, Status, lifecycle_type_of
 
 from .errors import ExitCode
@@ -107,7 +107,12 @@ def completed_since(record: Record, lifecycle_type: LifecycleType, followed: tup
     """
     sequence = [str(event) for event in auto_triggered_events(lifecycle_type)]
     last = followed[-1]
-    later = sequence[sequence.index(last) + 1:] if last in sequence else sequence
+    if last in sequence:
+        later = sequence[sequence.index(last) + 1:]
+    elif last == first_event(lifecycle_type):
+        later = sequence
+    else:
+        return ()  # an approval or a QA verdict: nothing is started automatically after it
     return tuple(event for event in later
                  if event not in followed and history.event_status(record, EventName(event)) == Status.COMPLETED)
 

@@ -29,6 +29,7 @@ DEFAULT_KEY_LEAVES: Mapping[str, str] = MappingProxyType({
     "ami_creation_qa_certification_secret_name": "ami_creation_qa_certification_key",
     "ami_creation_mark_for_production_secret_name": "ami_creation_mark_for_production_key",
     "ami_patch_mark_for_production_secret_name": "ami_patch_mark_for_production_key",
+    "ami_revoke_secret_name": "ami_revoke_key",
 })
 
 _KEYS_PATH = ("projectSettings", "amiLifecycle", "api", "security", "api_keys")

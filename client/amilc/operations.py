@@ -31,6 +31,7 @@ class Kind(Enum):
     TIMELINE = "timeline"
     CERTIFY = "certify"
     APPROVE = "approve"
+    REVOKE = "revoke"
 
 
 # Parameter name -> the flag a user types (messages name flags, not parameters).
@@ -50,6 +51,8 @@ FLAGS: Mapping[str, str] = MappingProxyType({
     "patch_component": "--patchComponent",
     "patch_change_description": "--patchChangeDescription",
     "semver_bump_type": "--semverBumpType",
+    "reason": "--reason",
+    "ami_id": "--amiId",
 })
 
 
@@ -112,6 +115,8 @@ OPERATIONS: Mapping[CliOperation, Operation] = MappingProxyType({op.name: op for
     Operation(CliOperation.AMI_APPROVAL_PATCH, Kind.APPROVE, "POST", _ONE_PATCH + "/approve",
               "ami_patch_mark_for_production_secret_name", _P,
               ("stack_tag", "lifecycle_id", "approval_status_patch")),
+    Operation(CliOperation.AMI_REVOKE, Kind.REVOKE, "POST", "/lifecycles/{lifecycle_id}/revoke",
+              "ami_revoke_secret_name", _C, ("stack_tag", "lifecycle_id", "reason")),
 )})
 
 # Reading a lifecycle's status uses the status key whichever phase it is in.

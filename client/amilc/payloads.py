@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, TypeVar
 from orchestrator.domain import fields, rules
 from orchestrator.domain.errors import ValidationError
 from orchestrator.domain.requests import COMMIT_REF_PATTERN
+from orchestrator.domain.revocation import parse_revoke_request
 from orchestrator.domain.vocabulary import (LifecycleType, parse_approval_status, parse_certification_status,
                                             parse_semver_bump)
 
@@ -43,6 +44,8 @@ class OperationInput:
     patch_component: str | None = None
     patch_change_description: str | None = None
     semver_bump_type: str | None = None
+    reason: str | None = None
+    ami_id: str | None = None
 
     def values(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FLAGS}
@@ -173,6 +176,15 @@ def build_body(op: Operation, given: OperationInput) -> dict[str, Any] | None:
         body = {"lifecycle_id": lifecycle_id(given.lifecycle_id or ""), "stack_tag": stack_tag(given.stack_tag or ""),
                 "certification_status": str(status)}
         return _with_properties(body, given)
+    if op.kind is Kind.REVOKE:
+        body = {"lifecycle_id": lifecycle_id(given.lifecycle_id or ""), "stack_tag": stack_tag(given.stack_tag or ""),
+                "reason": given.reason or ""}
+        request = checked(FLAGS["reason"], given.reason, lambda: parse_revoke_request(body, body["lifecycle_id"]))
+        body["reason"] = request.reason
+        if given.ami_id:
+            body["ami_id"] = given.ami_id
+            checked(FLAGS["ami_id"], given.ami_id, lambda: parse_revoke_request(body, body["lifecycle_id"]))
+        return body
     if op.kind is Kind.APPROVE:
         name = op.approval_param
         raw = getattr(given, name)

@@ -42,6 +42,7 @@ MENU: tuple[tuple[str, CliOperation], ...] = (
     ("Record the QA certification verdict", CliOperation.AMI_QA_CERTIFICATION),
     ("Approve (or refuse) a created AMI for production", CliOperation.AMI_APPROVAL_CREATE),
     ("Approve (or refuse) a patched AMI for production", CliOperation.AMI_APPROVAL_PATCH),
+    ("Revoke an approved AMI", CliOperation.AMI_REVOKE),
 )
 
 
@@ -135,6 +136,8 @@ def ask(op: Operation, stack_tag: str, defaults: Defaults) -> OperationInput:
     if op.kind is Kind.APPROVE:
         values[op.approval_param] = click.prompt(
             "Approval verdict", type=click.Choice([str(s) for s in ApprovalStatus]))
+    if op.kind is Kind.REVOKE:
+        values["reason"] = click.prompt("Why must the AMI no longer be used")
     return OperationInput(**values)
 
 

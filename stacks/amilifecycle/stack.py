@@ -14,8 +14,8 @@ from constructs import Construct
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
 from stacks.amilifecycle.api_keys import ApiKeySecrets
-from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, SmokeTestsEvent, TestInstances,
-                                        VulnerabilityScansEvent)
+from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, ProductionEvent, SmokeTestsEvent,
+                                        TestInstances, VulnerabilityScansEvent)
 from stacks.amilifecycle.events.test_instances import smoke_test_log_group_name
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
@@ -86,6 +86,9 @@ class AmiLifecycleStack(cdk.Stack):
         for starter in (self.api.function, self.receivers.creation_receiver):
             self.events.grant_start(starter)
         self.events.grant_task_response(self.receivers.creation_receiver)
+        self.events.by_event(EventName.MARK_FOR_PRODUCTION_CREATE).grant_revocation(
+            self.api.function, lookup_table=self.tables.lookup, tagger_role_name=tagger.role.role_name,
+            distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _events(self) -> list:
@@ -117,6 +120,9 @@ class AmiLifecycleStack(cdk.Stack):
                                     instances=self.test_instances, key=self.keys.orchestrator,
                                     findings_bucket=self.buckets.inspector_findings, findings_key=self.keys.findings,
                                     severity_gate=settings.lifecycle.severity_gate),
+            ProductionEvent(self, "ProductionEvent", props=props,
+                            timeout=cdk.Duration.minutes(machines.mark_for_production_mins),
+                            backup_bucket=self.buckets.backups, key=self.keys.orchestrator),
         ]
 
     def _outputs(self) -> list[Output]:

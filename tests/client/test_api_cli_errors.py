@@ -153,6 +153,7 @@ BASE = {
                             "--approvalStatusAmiCreation", "APPROVED"],
     "AMI_APPROVAL_PATCH": ["--operation", "AMI_APPROVAL_PATCH", "--stackTag", "main", "--lifecycleId", LC,
                            "--approvalStatusAmiPatch", "APPROVED"],
+    "AMI_REVOKE": ["--operation", "AMI_REVOKE", "--stackTag", "main", "--lifecycleId", LC, "--reason", "CVE-1"],
 }
 # Each flag an operation requires (--stackTag has a default, see its own tests).
 REQUIRED = [(op, flag) for op, args in BASE.items() for flag in args[::2]

@@ -278,6 +278,27 @@ def test_verdicts_post_to_the_lifecycle_route(deployment, api, runner, operation
     assert sent_json(api.calls[0]) == {"lifecycle_id": LC, "stack_tag": "main", body_field: sent}
 
 
+def test_a_revocation_posts_the_reason_to_the_revoke_route_with_its_key(deployment, api, runner):
+    api.add(responses.POST, f"{API_URL}/lifecycles/{LC}/revoke", json=builders.accepted(builders.created()))
+
+    result = batch(runner, "--operation", "AMI_REVOKE", "--stackTag", "main", "--lifecycleId", LC,
+                   "--reason", "CVE-2026-1 in openssl", "--amiId", "ami-0123456789abcdef0")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{LC}\n"
+    assert api.calls[0].request.headers["x-api-key"] == deployment.key("ami_revoke_secret_name")
+    assert sent_json(api.calls[0]) == {"lifecycle_id": LC, "stack_tag": "main", "reason": "CVE-2026-1 in openssl",
+                                       "ami_id": "ami-0123456789abcdef0"}
+
+
+def test_a_revocation_with_an_empty_reason_is_refused_before_any_call(deployment, api, runner):
+    result = batch(runner, "--operation", "AMI_REVOKE", "--stackTag", "main", "--lifecycleId", LC, "--reason", " ")
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --reason")
+    assert not [call for call in api.calls if "/revoke" in call.request.url]
+
+
 def test_a_refused_approval_is_sent_as_not_approved(deployment, api, runner):
     api.add(responses.POST, f"{API_URL}/ami-creation/lifecycles/{LC}/approve",
             json=builders.accepted(builders.created()))

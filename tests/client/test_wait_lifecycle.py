@@ -4,6 +4,7 @@ nothing more is due or an event fails. Records are the ones the deployed system 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -13,8 +14,9 @@ from amilc import follow as follow_module
 from amilc.api_cli import cli
 from amilc.errors import ExitCode
 from amilc.follow import WAITING_TO_START, event_state, follow
-from orchestrator.domain import history
-from orchestrator.domain.vocabulary import EventName
+from orchestrator.domain import history, records
+from orchestrator.domain.results import EventResult
+from orchestrator.domain.vocabulary import EventName, Status
 from tests.client import builders
 from tests.client.conftest import API_URL
 from tests.client.test_api_cli_wait import FakeTime
@@ -246,3 +248,21 @@ def test_update_with_json_output_prints_the_final_status_with_the_smoke_test_cou
     shown = json.loads(result.stdout)
     (smoke,) = [e for e in shown["outputs_ami_creation"]["events"] if e["name"] == SMOKE]
     assert (smoke["properties"]["total"], smoke["properties"]["passed"]) == (12, 12)
+
+
+def approved(record: dict, minutes: int = 60) -> dict:
+    """``record`` after its MARK_FOR_PRODUCTION_CREATE result arrived."""
+    result = EventResult(lifecycle_id=LC, name=EventName.MARK_FOR_PRODUCTION_CREATE, status=Status.COMPLETED,
+                         status_date=builders.stamp(minutes), properties={"approval_status": "APPROVED"},
+                         attributes={"approval_status": "APPROVED"})
+    return records.record_event_result(record, result, builders.NOW + timedelta(minutes=minutes))
+
+
+def test_an_approval_is_followed_alone_to_its_result(fake_time):
+    _, _, testing, tested = smoke_journey()
+    approving = builders.started(tested, "MARK_FOR_PRODUCTION_CREATE", minutes=50)
+
+    outcome = follow(in_turn(approving, approved(approving)), timeout=1000, interval=10, report=quiet)
+
+    assert (outcome.exit_code, outcome.completed) == (ExitCode.OK, ("MARK_FOR_PRODUCTION_CREATE",))
+    assert outcome.message == "MARK_FOR_PRODUCTION_CREATE ended COMPLETED"

@@ -33,6 +33,7 @@ EXPECTED_OUTPUTS = {
     "lifeCycleAmiBuildStateMachineName",
     "lifeCycleSmokeTestsStateMachineName",
     "lifeCycleVulnerabilityScansStateMachineName",
+    "lifeCycleMarkForProductionStateMachineName",
 }
 
 
@@ -142,7 +143,7 @@ def test_lookup_table_keeps_the_original_clients_index_with_the_original_record_
 
 def test_tables_are_on_demand_recoverable_and_encrypted_with_the_orchestrator_key(stack, resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 5  # lifecycle state, semver seed, lookup, build waits, scan waits
+    assert len(tables) == 6  # lifecycle state, semver seed, lookup, build waits, scan waits, production channels
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -353,9 +354,9 @@ def test_inspector_is_not_trusted_on_the_orchestrator_key(stack, resources):
 
 # --- Secrets Manager -------------------------------------------------------------------------
 
-def test_thirteen_api_key_secrets_are_generated_by_cloudformation(settings, resources):
+def test_every_api_key_secret_is_generated_by_cloudformation(settings, resources):
     secrets = of_type(resources, "AWS::SecretsManager::Secret")
-    assert len(secrets) == 13
+    assert len(secrets) == 14  # the 13 keys of the first API version and the revocation key
     for secret in secrets.values():
         props = secret["Properties"]
         assert props["GenerateSecretString"] == {

@@ -219,10 +219,10 @@ def test_the_function_reads_puts_and_queries_lifecycles_but_never_scans_or_delet
                    for s in function_statements for action in as_list(s["Action"]))
 
 
-def test_the_function_may_only_query_the_lookup_table(stack, function_statements):
+def test_the_function_queries_the_lookup_table_and_writes_entries_only_to_flag_revocations(stack, function_statements):
     lookup_arn = {"Fn::GetAtt": [logical_id(stack, stack.tables.lookup), "Arn"]}
-    [statement] = [s for s in function_statements if lookup_arn in as_list(s["Resource"])]
-    assert as_list(statement["Action"]) == ["dynamodb:Query"]
+    actions = {a for s in function_statements if lookup_arn in as_list(s["Resource"]) for a in as_list(s["Action"])}
+    assert actions == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"}
 
 
 def test_the_function_reads_the_route_keys_and_no_receiver_key(stack, function_statements):

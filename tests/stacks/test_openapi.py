@@ -30,6 +30,7 @@ ROUTES = {
     ("GET", "/ami-patch/lifecycles/{lifecycle-id}/status"),
     ("GET", "/ami-patch/lifecycles/{lifecycle-id}/timeline"),
     ("POST", "/ami-patch/lifecycles/{lifecycle-id}/approve"),
+    ("POST", "/lifecycles/{lifecycle-id}/revoke"),
 }
 RECEIVER_KEY_SETTINGS = {
     "ami_creation_receiver_secret_name",
@@ -148,9 +149,9 @@ def test_document_is_a_valid_openapi_3_0_3_document():
     validate_spec(DOCUMENT)
 
 
-def test_document_declares_exactly_the_thirteen_routes():
+def test_document_declares_the_thirteen_routes_and_the_revocation():
     assert {(op.method, op.path) for op in OPERATIONS} == ROUTES
-    assert len(OPERATIONS) == 13
+    assert len(OPERATIONS) == 14
 
 
 def test_operation_ids_are_unique_snake_case_names():
@@ -168,8 +169,11 @@ def test_every_operation_has_a_success_and_a_client_error_response(op):
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.operation_id)
 def test_every_operation_is_tagged_with_its_lifecycle_type(op):
-    expected = "ami-creation" if op.path.startswith("/ami-creation/") else "ami-patch"
-    assert operation(op.method, op.path)["tags"] == [expected]
+    if op.path.startswith("/lifecycles/"):  # revocation: an approved AMI of either phase
+        expected = ["ami-creation", "ami-patch"]
+    else:
+        expected = ["ami-creation" if op.path.startswith("/ami-creation/") else "ami-patch"]
+    assert operation(op.method, op.path)["tags"] == expected
 
 
 def test_load_openapi_returns_an_independent_copy_each_time():

@@ -133,8 +133,8 @@ def test_cli_events_per_lifecycle_type_are_in_sequence_order():
         CliEvent.AMI_BUILD_ONLY, CliEvent.SMOKE_TESTS, CliEvent.VULNERABILITY_SCANS, CliEvent.QA_CERTIFICATION_REQUEST)
 
 
-def test_cli_operations_are_the_eleven_batch_operations():
-    assert len(v.CliOperation) == 11 and v.parse_cli_operation("ami_qa_certification") is \
+def test_cli_operations_are_the_eleven_batch_operations_and_the_revocation():
+    assert len(v.CliOperation) == 12 and v.parse_cli_operation("ami_qa_certification") is \
         v.CliOperation.AMI_QA_CERTIFICATION
 
 

@@ -31,7 +31,7 @@ def error_of(raw, **kwargs) -> str:
 def test_the_committed_cdk_json_is_valid():
     settings = load_settings()
     assert settings.stack_tag == "main"
-    assert len(settings.lifecycle.api.all_key_names) == 13
+    assert len(settings.lifecycle.api.all_key_names) == 14
 
 
 def test_no_receiver_secret_is_misspelt():
@@ -90,7 +90,7 @@ def test_log_retention_must_be_a_cloudwatch_value(raw):
 def test_duplicate_secret_names_are_rejected(raw):
     keys = raw["amiLifecycle"]["api"]["security"]["api_keys"]
     keys["external"]["ami_patch_mark_for_production_secret_name"] = "ami_creation_post_api_key"
-    assert "expected 13 distinct secret names" in error_of(raw)
+    assert "expected 14 distinct secret names" in error_of(raw)
 
 
 def test_unknown_schedule_expression(raw):

@@ -103,6 +103,21 @@ class Container:
         return TaskWaits(self.config.require("SCAN_WAITS_TABLE_NAME"), "instance_id")
 
     @cached_property
+    def ami_backups(self):
+        from .adapters.ami_backups import AmiBackups
+        return AmiBackups(self.config.optional("BACKUP_BUCKET_NAME"))
+
+    @cached_property
+    def production_channel(self):
+        from .adapters.production_channel import ProductionChannel
+        return ProductionChannel(self.config.require("PRODUCTION_CHANNEL_TABLE_NAME"))
+
+    @cached_property
+    def deprecations(self):
+        from .adapters.ami_deprecation import AmiDeprecations
+        return AmiDeprecations()
+
+    @cached_property
     def log_sink(self):
         from .adapters.log_sink import LogSink
         return LogSink(self.config.event_log_group_name)
@@ -126,6 +141,19 @@ class Container:
         from .service.lifecycles import LifecycleService
         return LifecycleService(config=self.config, repository=self.repository, notifier=self.notifier,
                                 events=self.events, versions=self.lookup, clock=self.clock)
+
+    @cached_property
+    def approvals(self):
+        from .service.approvals import ApprovalService
+        return ApprovalService(repository=self.repository, notifier=self.notifier, events=self.events,
+                               clock=self.clock)
+
+    @cached_property
+    def revocations(self):
+        from .service.revocations import RevocationService
+        return RevocationService(repository=self.repository, notifier=self.notifier, channel=self.production_channel,
+                                 lookup=self.lookup, tagger=self.tagger, deprecations=self.deprecations,
+                                 clock=self.clock)
 
     @cached_property
     def results(self):

@@ -51,6 +51,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "FINDINGS_BUCKET_NAME": "the bucket of findings reports and SBOMs",
     "FINDINGS_KEY_ARN": "the KMS key of findings reports and SBOMs",
     "VULNERABILITY_GATE": "the deployment's severity gate (e.g. CRITICAL=0,HIGH=5)",
+    "BACKUP_BUCKET_NAME": "the bucket of AMI backups made at approval",
+    "PRODUCTION_CHANNEL_TABLE_NAME": "the table of production channels (approved releases per stack tag and product)",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from ..domain.history import Record
 from ..domain.lookup import lookup_id as make_lookup_id
-from ..domain.lookup import updated_lookup_entry
+from ..domain.lookup import revoked_lookup_entry, updated_lookup_entry
 from ..domain.results import EventResult
 from ..domain.versioning import version_from_sort_key
 from . import aws
@@ -103,6 +103,23 @@ class LookupRepository:
         raise LookupContention(
             f"lookup entry {key} changed under every one of {self.max_attempts} attempts to record "
             f"{result.name}; the message will be retried")
+
+    def flag_revoked(self, *, region: str, ami_id: str, reason: str, now: datetime) -> dict[str, Any] | None:
+        """Flag the entry of a revoked AMI (``domain.lookup.revoked_lookup_entry``); ``None``: no entry, or
+        flagged already."""
+        key = make_lookup_id(region, ami_id)
+        for attempt in range(self.max_attempts):
+            existing = self.get(key)
+            entry = revoked_lookup_entry(existing, reason=reason, now=now)
+            if entry is None:
+                return None
+            revision = int(existing.get(REVISION, 0)) if existing else 0
+            entry[REVISION] = revision + 1
+            if self._put(entry, expected_revision=revision):
+                return entry
+            self._sleep(random.uniform(0, min(0.05 * 2 ** attempt, 1.0)))
+        raise LookupContention(f"lookup entry {key} changed under every one of {self.max_attempts} attempts to "
+                               f"flag it revoked")
 
     def _put(self, entry: Mapping[str, Any], *, expected_revision: int | None) -> bool:
         if expected_revision is None:

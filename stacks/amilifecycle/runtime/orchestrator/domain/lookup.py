@@ -11,6 +11,10 @@ refusal does not undo a test that passed. The entry still records the
 latest event and its status (``last_event``, ``last_event_status``) so the
 refusal is visible.
 
+A revoked AMI's entry is flagged ``revoked`` with standing 0
+(:func:`revoked_lookup_entry`): it meets no selection, and no later result
+raises it again.
+
 Entries are keyed by region and AMI id (``lookup_id``), so writing the same
 entry twice is harmless, and carry ``semver_sort_key`` for the
 ``stack_tag`` + semver index that selection queries.
@@ -132,6 +136,8 @@ def updated_lookup_entry(existing: Mapping[str, Any] | None, *, record: Record, 
         entry["ami_semver"] = str(ami["ami_semver"])
         entry["semver_sort_key"] = semver_sort_key(ami["ami_semver"])
     standing = int(existing["lifecycle_score"]) if existing and "lifecycle_score" in existing else None
+    if existing and existing.get("revoked"):
+        score = None  # a revoked AMI never earns standing again
     if score is not None and (standing is None or score > standing):
         entry["lifecycle_score"] = score
         entry["lifecycle_event"] = str(result.name)
@@ -139,3 +145,18 @@ def updated_lookup_entry(existing: Mapping[str, Any] | None, *, record: Record, 
         entry["lifecycle_score"] = standing
     return entry
 
+
+
+def revoked_lookup_entry(existing: Mapping[str, Any] | None, *, reason: str, now: datetime) -> dict[str, Any] | None:
+    """The entry of a revoked AMI: flagged ``revoked`` (selection never returns it), its standing kept
+    as history. ``None`` when there is no entry, or it is flagged already."""
+    if existing is None or existing.get("revoked"):
+        return None
+    entry = dict(existing)
+    # Standing 0 meets no --lifecycle_event, also for clients that read only the legacy index's attributes;
+    # the standing it had is kept with the revocation.
+    entry["revoked"] = {"reason": reason, "revoked_at": iso_utc(now),
+                        "lifecycle_score": int(existing.get("lifecycle_score") or 0)}
+    entry["lifecycle_score"] = 0
+    entry["last_modified"] = iso_utc(now)
+    return entry

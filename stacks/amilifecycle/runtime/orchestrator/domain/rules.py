@@ -8,9 +8,10 @@ Two kinds of rule live here:
   run after every earlier one, so enabling QA but not the vulnerability
   scans that must precede it can never succeed);
 * state rules, checked against the stored record before an event starts:
-  nothing else is running, every earlier event COMPLETED (prerequisites),
-  the event itself is not COMPLETED already (immutability), and a patch
-  starts only from a fully approved AMI.
+  nothing else is running, every earlier event COMPLETED (prerequisites;
+  for an approval: the events the owner enabled, see
+  :func:`approval_prerequisites`), the event itself is not COMPLETED
+  already (immutability), and a patch starts only from an approved AMI.
 
 Request rules raise :class:`ValidationError` (400); state rules raise
 :class:`Conflict` (409).
@@ -23,8 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import Conflict, ValidationError, describe_value
 from .history import Record, enabled_events, event_in_progress, event_status, is_running
-from .sequences import (CREATION_SEQUENCE, auto_triggered_events, first_event, predecessors,
-                        requestable_events)
+from .sequences import auto_triggered_events, first_event, predecessors, requestable_events
 from .vocabulary import (EventName, LifecycleType, Status, cli_events_for, event_for_cli, lifecycle_type_of,
                          parse_cli_event, parse_event_name)
 
@@ -196,15 +196,58 @@ def check_not_completed(record: Record, event: EventName) -> None:
         raise Conflict(f"{event} is already COMPLETED for {scope} and cannot run again.{hint}")
 
 
-def check_patching_prerequisites(record: Record) -> None:
-    """A patch starts only from an AMI that went through the whole creation sequence."""
-    pending = [(name, event_status(record, name)) for name in CREATION_SEQUENCE]
+# The approval of each phase, and the QA events that gate the creation approval.
+APPROVAL_EVENTS: dict[EventName, LifecycleType] = {
+    EventName.MARK_FOR_PRODUCTION_CREATE: LifecycleType.AMI_CREATION,
+    EventName.MARK_FOR_PRODUCTION_PATCH: LifecycleType.AMI_PATCH,
+}
+
+
+def qa_requested(record: Record) -> bool:
+    """QA certification is part of this lifecycle: enabled now, or already requested once."""
+    return (EventName.QA_CERTIFICATION_REQUEST in enabled_events(record, LifecycleType.AMI_CREATION)
+            or event_status(record, EventName.QA_CERTIFICATION_REQUEST) is not Status.NOT_STARTED)
+
+
+def approval_prerequisites(record: Record, event: EventName) -> tuple[EventName, ...]:
+    """The events that must be COMPLETED before ``event`` (an approval) may be decided.
+
+    The phase's build or patch, then every event the owner enabled in the
+    phase's latest request; for creation, when QA certification is part of
+    the lifecycle, also the QA team's response (COMPLETED means CERTIFIED).
+    An event the owner did not enable is not required: an AMI built and
+    smoke-tested only may be approved once its smoke tests completed.
+    """
+    lifecycle_type = APPROVAL_EVENTS[EventName(event)]
+    enabled = enabled_events(record, lifecycle_type)
+    required = [first_event(lifecycle_type)]
+    required += [name for name in requestable_events(lifecycle_type)[1:] if name in enabled]
+    if lifecycle_type is LifecycleType.AMI_CREATION and qa_requested(record):
+        required += [name for name in (EventName.QA_CERTIFICATION_REQUEST, EventName.QA_CERTIFICATION_RESPONSE)
+                     if name not in required]
+    return tuple(required)
+
+
+def check_approval_prerequisites(record: Record, event: EventName) -> None:
+    """Every event :func:`approval_prerequisites` names must be COMPLETED."""
+    required = approval_prerequisites(record, event)
+    pending = [(name, event_status(record, name)) for name in required]
     pending = [(name, status) for name, status in pending if status is not Status.COMPLETED]
     if pending:
         listed = ", ".join(f"{name} ({status})" for name, status in pending)
+        basis = ("QA certification is part of this lifecycle, so the AMI must be CERTIFIED first"
+                 if EventName.QA_CERTIFICATION_RESPONSE in required
+                 else "every event the owner enabled must be COMPLETED first")
+        raise Conflict(f"{event} cannot start: {basis} ({' -> '.join(required)}); not completed: {listed}")
+
+
+def check_patching_prerequisites(record: Record) -> None:
+    """A patch starts only from an AMI that was approved for production (which needed its enabled events)."""
+    status = event_status(record, EventName.MARK_FOR_PRODUCTION_CREATE)
+    if status is not Status.COMPLETED:
         raise Conflict(
-            f"{EventName.PATCH_AMI} cannot start: the lifecycle's AMI must first complete the whole creation "
-            f"sequence up to {EventName.MARK_FOR_PRODUCTION_CREATE}; not completed: {listed}")
+            f"{EventName.PATCH_AMI} cannot start: the lifecycle's AMI must first be approved for production; "
+            f"not completed: {EventName.MARK_FOR_PRODUCTION_CREATE} ({status})")
 
 
 def check_can_start(record: Record, event: EventName) -> None:
@@ -212,14 +255,18 @@ def check_can_start(record: Record, event: EventName) -> None:
 
     PATCH_AMI opens a new patch cycle, so it is checked against the creation
     phase instead of its own (already completed) predecessor in the last
-    patch.
+    patch. An approval depends on the events the owner enabled, not on
+    every event of the sequence.
     """
     event = EventName(event)
     check_nothing_running(record)
     if event is EventName.PATCH_AMI:
         check_patching_prerequisites(record)
         return
-    check_prerequisites(record, event)
+    if event in APPROVAL_EVENTS:
+        check_approval_prerequisites(record, event)
+    else:
+        check_prerequisites(record, event)
     check_not_completed(record, event)
 
 

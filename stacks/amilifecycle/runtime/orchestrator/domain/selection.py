@@ -93,7 +93,9 @@ class SelectionCriteria:
         return KeyCondition(stack_tag=self.stack_tag, semver_sort_key=exact)
 
     def matches(self, item: Mapping[str, Any]) -> bool:
-        """True when a lookup entry satisfies every criterion."""
+        """True when a lookup entry satisfies every criterion; a revoked AMI never does."""
+        if item.get("revoked"):
+            return False
         for name, value in self.equality_filters().items():
             if item.get(name) != value:
                 return False

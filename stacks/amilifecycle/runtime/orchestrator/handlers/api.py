@@ -147,6 +147,15 @@ def get_timeline(app: Application, request: Request) -> Response:
     return page_response(render_timeline(view))
 
 
+def approve(app: Application, request: Request) -> Response:
+    return json_response(200, app.approvals.decide(request.json_body(), request.path_parameters.get("lifecycle-id"),
+                                                   _lifecycle_type(request.resource)))
+
+
+def revoke(app: Application, request: Request) -> Response:
+    return json_response(200, app.revocations.revoke(request.json_body(), request.path_parameters.get("lifecycle-id")))
+
+
 def not_available_yet(capability: str) -> Action:
     """The action of an operation whose capability is not deployed yet: 501, naming it and the route."""
     def refuse(_app: Application, request: Request) -> Response:
@@ -161,14 +170,15 @@ ACTIONS: Mapping[str, Action] = MappingProxyType({
     "list_ami_creation_lifecycle_statuses": list_statuses,
     "get_ami_creation_lifecycle_status": get_status,
     "certify_ami_lifecycle": not_available_yet("QA certification"),
-    "approve_ami_lifecycle": not_available_yet("approval for production"),
+    "approve_ami_lifecycle": approve,
     "get_ami_creation_timeline": get_timeline,
     "create_ami_patch": not_available_yet("patching an AMI"),
     "update_ami_patch": not_available_yet("updating a patch"),
     "list_ami_patch_lifecycle_statuses": list_statuses,
     "get_ami_patch_lifecycle_status": get_status,
     "get_ami_patch_timeline": get_timeline,
-    "approve_ami_patch": not_available_yet("approval of a patched AMI for production"),
+    "approve_ami_patch": approve,
+    "revoke_ami": revoke,
 })
 
 

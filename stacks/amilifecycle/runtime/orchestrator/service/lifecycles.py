@@ -39,6 +39,7 @@ from ..domain.history import event_in_progress, event_status
 from ..domain.notifications import NotificationMessage, error_notification, event_notification
 from ..domain.records import apply_update, lifecycle_response, new_lifecycle, public_view, with_timeout_flag
 from ..domain.requests import parse_create_request, parse_list_status_query, parse_update_request
+from ..domain.revocation import with_revocation_report
 from ..domain.rules import check_nothing_running, next_enabled_event
 from ..domain.timeline import TimelineView, build_timeline
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
@@ -67,8 +68,9 @@ def _new_lifecycle_id() -> str:
 
 
 def public_status(record: Mapping[str, Any]) -> dict[str, Any]:
-    """What status routes show of a record: the domain's public view without internal counters."""
-    return without_version(public_view(record))
+    """What status routes show of a record: the domain's public view without internal counters, with each
+    revocation's descendants (the AMIs patched from a revoked one)."""
+    return with_revocation_report(without_version(public_view(record)), record)
 
 
 @dataclass
