@@ -157,6 +157,13 @@ CALL_IMPLIED: dict[str, tuple[tuple[str, str], ...]] = {
                            "(condition ec2:CreateAction = RunInstances)"),
         ("iam:PassRole", "IamInstanceProfile: launching with a profile passes its role"),
     ),
+    # EC2 reads the snapshots and writes the object with the caller's permissions ("Permissions for
+    # storing and restoring an AMI using S3" in the EC2 user guide).
+    **{"ec2:CreateStoreImageTask": tuple(
+        (action, "Bucket: the store task writes the object with the caller's permissions")
+        for action in ("s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListBucket")) + tuple(
+        (action, "ImageId: the store task reads the AMI's snapshots with the caller's permissions")
+        for action in ("ebs:GetSnapshotBlock", "ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks"))},
 }
 
 

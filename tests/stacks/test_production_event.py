@@ -79,7 +79,7 @@ def test_the_channel_function_may_write_only_the_stack_tags_channel_parameters(s
     ssm = [s for s in statements(stack, resources, event.functions["ProductionPublishFn"])
            if any(a.startswith("ssm:") for a in actions(s))]
     assert len(ssm) == 1
-    assert actions(ssm[0]) == {"ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"}
+    assert actions(ssm[0]) == {"ssm:PutParameter", "ssm:DeleteParameter"}
     resource = json.dumps(ssm[0]["Resource"])
     assert f":parameter/ami-lifecycle/{settings.stack_tag}/*" in resource
 

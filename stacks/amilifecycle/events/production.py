@@ -75,7 +75,7 @@ class ProductionEvent(LifecycleEvent):
         self.channels.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
         lookup_table.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
         function.add_to_role_policy(iam.PolicyStatement(
-            actions=["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"], resources=[self.parameter_arn]))
+            actions=["ssm:PutParameter", "ssm:DeleteParameter"], resources=[self.parameter_arn]))
         function.add_to_role_policy(iam.PolicyStatement(
             actions=["ec2:CreateTags", "ec2:EnableImageDeprecation"],
             resources=[f"arn:{cdk.Aws.PARTITION}:ec2:*::image/*"]))
@@ -113,7 +113,7 @@ class ProductionEvent(LifecycleEvent):
         check.add_to_role_policy(iam.PolicyStatement(actions=["ec2:DescribeStoreImageTasks"], resources=["*"]))
         self.channels.grant(publish, "dynamodb:GetItem", "dynamodb:PutItem")
         publish.add_to_role_policy(iam.PolicyStatement(
-            actions=["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"], resources=[self.parameter_arn]))
+            actions=["ssm:PutParameter", "ssm:DeleteParameter"], resources=[self.parameter_arn]))
 
     def _definition(self) -> sfn.IChainable:
         fns = self.functions
