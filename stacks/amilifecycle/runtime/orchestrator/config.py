@@ -51,6 +51,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "FINDINGS_BUCKET_NAME": "the bucket of findings reports and SBOMs",
     "FINDINGS_KEY_ARN": "the KMS key of findings reports and SBOMs",
     "VULNERABILITY_GATE": "the deployment's severity gate (e.g. CRITICAL=0,HIGH=5)",
+    "OPERATIONS_TOPIC_ARN": "the topic of the reconciler's and garbage collector's reports",
+    "TEST_INSTANCE_MAX_RUNTIME_HOURS": "hours after which a test instance is terminated by the garbage collector",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)
