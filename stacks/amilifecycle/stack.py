@@ -21,6 +21,7 @@ from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
 from stacks.amilifecycle.logs import LifecycleLogGroups
 from stacks.amilifecycle.messaging import LifecycleMessaging
+from stacks.amilifecycle.operations import Operations
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
 from stacks.amilifecycle.receivers import Receivers
 from stacks.amilifecycle.storage import LifecycleBuckets, LifecycleTables
@@ -86,6 +87,10 @@ class AmiLifecycleStack(cdk.Stack):
         for starter in (self.api.function, self.receivers.creation_receiver):
             self.events.grant_start(starter)
         self.events.grant_task_response(self.receivers.creation_receiver)
+        self.operations = Operations(
+            self, "Operations", settings=settings, functions=self.functions, tables=self.tables,
+            messaging=self.messaging, log_groups=self.log_groups, tagger_role_name=tagger.role.role_name,
+            distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _events(self) -> list:
@@ -139,6 +144,8 @@ class AmiLifecycleStack(cdk.Stack):
                    "Queue of AMI patch event results"),
             Output("amiErrorReceiverQueueUrl", messaging.error_receiver.queue.queue_url,
                    "Queue of lifecycle event errors"),
+            Output("amiOrchestratorReconcilerTopicArn", self.operations.topic.topic_arn,
+                   "Topic of the reconciler's and garbage collector's reports and of the alarms"),
             Output("apiKeySecretPrefix", self.api_keys.prefix,
                    "Secrets Manager name prefix of the API keys (append the key's leaf name)"),
             Output("amiSelectionCAReadOnly", self.access.selection_reader.role_arn,
