@@ -28,7 +28,7 @@ from stacks.amilifecycle.storage import LifecycleBuckets, LifecycleTables
 from stacks.imagebuilder.stack import ImageBuilderStack
 from stacks.network.stack import NetworkStack
 from stacks.settings import Settings
-from stacks.tagger.stack import TaggerStack
+from stacks.tagger.stack import TaggerStack, tagger_role_name
 from stacks.vmdk_export.stack import VmdkExportStack
 from stacks.vocabulary import EventName
 
@@ -75,7 +75,7 @@ class AmiLifecycleStack(cdk.Stack):
         self.build_event = self.events.by_event(EventName.BUILD_AMI)
         self.receivers = Receivers(
             self, "Receivers", functions=self.functions, tables=self.tables, messaging=self.messaging,
-            event_log=self.log_groups.event_notifications, tagger_role_name=tagger.role.role_name,
+            event_log=self.log_groups.event_notifications, tagger_role_name=tagger_role_name(settings),
             distribution_accounts=list(settings.image_builder.ami_publishing_target_ids),
             default_semver_seed=settings.lifecycle.default_semver_seed)
         self.api = OrchestratorApi(
@@ -89,7 +89,7 @@ class AmiLifecycleStack(cdk.Stack):
         self.events.grant_task_response(self.receivers.creation_receiver)
         self.operations = Operations(
             self, "Operations", settings=settings, functions=self.functions, tables=self.tables,
-            messaging=self.messaging, log_groups=self.log_groups, tagger_role_name=tagger.role.role_name,
+            messaging=self.messaging, log_groups=self.log_groups, tagger_role_name=tagger_role_name(settings),
             distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 

@@ -14,6 +14,11 @@ TAGGER_SESSION_NAME = "AMI-TAGGING-OP"
 ORCHESTRATOR_ACCOUNT_PARAMETER = "OrchestratorAccountId"
 
 
+def tagger_role_name(settings: Settings) -> str:
+    """The role's name in every account it is deployed to (the orchestrator builds its ARN from it)."""
+    return settings.physical_name(settings.lifecycle.tagger_role_name)
+
+
 class TaggerStack(cdk.Stack):
     """Deployed with the orchestrator and in every distribution account.
 
@@ -40,7 +45,7 @@ class TaggerStack(cdk.Stack):
         self.role = iam.Role(
             self,
             "AmiTaggerRole",
-            role_name=settings.physical_name(settings.lifecycle.tagger_role_name),
+            role_name=tagger_role_name(settings),
             description="Assumed by the AMI lifecycle orchestrator to read and write AMI_LC tags",
             assumed_by=iam.AccountPrincipal(trusted_account).with_conditions(
                 {"StringEquals": {"sts:RoleSessionName": TAGGER_SESSION_NAME}}),
