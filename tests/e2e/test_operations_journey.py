@@ -1,9 +1,9 @@
 """Distribution and tag reconciliation on the local cloud, through the product's entry points.
 
-``bash deploy.sh --local`` with two publishing regions and a publishing
-account (``-c projectSettings.imageBuilder...``), one AMI_CREATE --wait:
-the build leaves a copy of the AMI in each region of each account, all
-tagged. Someone then changes a tag on one copy and deletes one on a copy in
+``bash deploy.sh --local`` with two publishing regions, a publishing
+account and a sharing account (``-c projectSettings.imageBuilder...``), one
+AMI_CREATE --wait: the build leaves a copy of the AMI in each region of each
+account, all tagged and launchable by the sharing account. Someone then changes a tag on one copy and deletes one on a copy in
 the distribution account; ``python3 -m local events run-rule`` fires the
 reconciler's schedule now; the tags are back and the report in the
 operations log names both copies.
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 STACK_TAG = "e2e-operations"
 REGIONS = ["us-east-1", "eu-west-1"]
 DISTRIBUTION = "210987654321"
+SHARING = "410987654321"
 WAIT = ("--wait", "--timeout", "600", "--poll-interval", "1")
 
 
@@ -40,7 +41,8 @@ def user(tmp_path_factory):
     deployed = User(deploying).run(
         "bash", "deploy.sh", "--local", "--yes", "--stack-tag", STACK_TAG,
         "-c", f"projectSettings.imageBuilder.amiPublishingRegions={json.dumps(REGIONS)}",
-        "-c", f"projectSettings.imageBuilder.amiPublishingTargetIds={json.dumps([DISTRIBUTION])}", timeout=900)
+        "-c", f"projectSettings.imageBuilder.amiPublishingTargetIds={json.dumps([DISTRIBUTION])}",
+        "-c", f"projectSettings.imageBuilder.amiSharingIds={json.dumps([SHARING])}", timeout=900)
     assert "API:" in deployed.stdout
     yield User(fresh, env_file)
     subprocess.run(["bash", "destroy.sh", "--local", "--yes"], cwd=ROOT, env=deploying, capture_output=True,
@@ -84,6 +86,13 @@ def test_the_build_publishes_a_copy_to_each_region_of_each_account(user, copies)
     own = user.aws("sts").get_caller_identity()["Account"]
     assert sorted((c["accountId"], c["region"]) for c in copies) == sorted(
         (account, region) for account in (own, DISTRIBUTION) for region in REGIONS)
+
+
+def test_every_copy_may_be_launched_by_the_sharing_account(user, copies):
+    for copy in copies:
+        permissions = ec2_of(user, copy["accountId"], copy["region"]).describe_image_attribute(
+            ImageId=copy["image"], Attribute="launchPermission")["LaunchPermissions"]
+        assert {"UserId": SHARING} in permissions, copy
 
 
 def test_every_copy_carries_the_lifecycle_tags(user, copies):
