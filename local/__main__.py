@@ -6,6 +6,7 @@
     fault set|clear|list           inject failures into simulated services
     time-scale [SCALE]             read or change the time scale
     save                           write the state file now
+    events rules|run-rule NAME     list scheduled rules / fire one now
     env                            shell exports that point AWS clients and
                                    these commands at this local cloud
 
@@ -244,6 +245,29 @@ def time_scale(scale: float | None) -> None:
     click.echo(f"time scale {result['scale']:g}")
 
 
+@cli.group(help="Scheduled EventBridge rules of the running local cloud.")
+def events() -> None:
+    pass
+
+
+@events.command("rules", help="List the rules with a schedule.")
+def events_rules() -> None:
+    rules = _admin(_config(), "GET", "events/rules")["rules"]
+    if not rules:
+        click.echo("no scheduled rules")
+    for rule in rules:
+        click.echo(f"{rule['rule']}  {rule['schedule']}  {rule['state']}")
+
+
+@events.command("run-rule", help="Deliver the scheduled event of rule NAME (its name or ARN) to its targets now.")
+@click.argument("name")
+def events_run_rule(name: str) -> None:
+    from urllib.parse import quote
+
+    result = _admin(_config(), "POST", f"events/rules/{quote(name, safe='')}/run")
+    click.echo(f"rule {result['rule']} ({result['schedule']}) fired: {result['targets']} target(s) reached")
+
+
 @cli.command(help="Write the state file now (it is also written on stop and every autosave period).")
 def save() -> None:
     result = _admin(_config(), "POST", "save")
@@ -266,6 +290,7 @@ def env(stack_tag: str | None, env_file: Path | None) -> None:
         ("LOCAL_CLOUD_IMAGE_BUILD_SECONDS", f"{config.image_build_seconds:g}"),
         ("LOCAL_CLOUD_EXPORT_TASK_SECONDS", f"{config.export_task_seconds:g}"),
         ("LOCAL_CLOUD_AUTOSAVE_SECONDS", f"{config.autosave_seconds:g}"),
+        ("LOCAL_CLOUD_SCHEDULES", "on" if config.schedules else "off"),
     ]
     if env_file is not None:
         exports.append(("LOCAL_CLOUD_ENV_FILE", str(env_file.resolve())))

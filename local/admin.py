@@ -12,6 +12,8 @@ curious user with curl can drive them:
 ``GET|POST /_local/time-scale``        read or change the time scale
 ``PUT  /_local/cloudformation/responses/<token>``  custom resource replies
 ``GET|POST /_local/inspector2/findings``  Inspector2 findings seeded per AMI
+``GET  /_local/events/rules``          the scheduled EventBridge rules
+``POST /_local/events/rules/<name>/run``  fire a rule's targets now
 =====================================  =======================================
 """
 
@@ -73,6 +75,14 @@ def handle(request: Request, context: AdminContext) -> Response:
             return _json(context.save())
         if route == "time-scale":
             return _time_scale(request)
+        if route == "events/rules" and request.method == "GET":
+            from local.services.events import schedules
+
+            return _json({"rules": schedules.scheduled_rules()})
+        if route.startswith("events/rules/") and route.endswith("/run") and request.method == "POST":
+            from local.services.events import schedules
+
+            return _json(schedules.run_rule(route[len("events/rules/"):-len("/run")]))
         if route.startswith("inspector2/"):
             seeded = inspector2_urls.admin_dispatch(request)
             if seeded is not None:

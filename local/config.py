@@ -35,6 +35,15 @@ def _int(name: str, default: int) -> int:
     return int(raw)
 
 
+def _switch(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("on", "off"):
+        raise SystemExit(f"{name}: expected on or off, got {raw!r}")
+    return raw == "on"
+
+
 @dataclass(frozen=True)
 class LocalCloudConfig:
     host: str
@@ -51,6 +60,8 @@ class LocalCloudConfig:
     export_task_seconds: float
     # Seconds between two periodic saves of the state.
     autosave_seconds: float
+    # Whether scheduled EventBridge rules fire by themselves (they always run on request).
+    schedules: bool = True
 
     @property
     def endpoint_url(self) -> str:
@@ -80,4 +91,5 @@ def load_config() -> LocalCloudConfig:
         image_build_seconds=_float("LOCAL_CLOUD_IMAGE_BUILD_SECONDS", 120.0),
         export_task_seconds=_float("LOCAL_CLOUD_EXPORT_TASK_SECONDS", 60.0),
         autosave_seconds=_float("LOCAL_CLOUD_AUTOSAVE_SECONDS", 30.0),
+        schedules=_switch("LOCAL_CLOUD_SCHEDULES", True),
     )

@@ -149,6 +149,7 @@ class LocalCloud:
         self._stopping = threading.Event()
         self._autosave: threading.Thread | None = None
         self._lambda_runtime: Any = None
+        self._scheduler: Any = None
 
     @property
     def endpoint_url(self) -> str:
@@ -173,6 +174,11 @@ class LocalCloud:
         self._server.app = LocalCloudApp(DomainDispatcherApplication(create_backend_app), self.services, context)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-cloud-http", daemon=True)
         self._thread.start()
+        if self.config.schedules:
+            from local.services.events.schedules import Scheduler
+
+            self._scheduler = Scheduler()
+            self._scheduler.start()
         if self.config.autosave_seconds > 0:
             self._autosave = threading.Thread(target=self._autosave_loop, name="local-cloud-autosave", daemon=True)
             self._autosave.start()
@@ -209,6 +215,8 @@ class LocalCloud:
     def stop(self, save: bool = True) -> None:
         """Stop serving, wait briefly for stack operations in flight, save."""
         self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.stop()
         if self._server is not None and self._thread is not None:
             self._server.shutdown()
             self._thread.join(10)

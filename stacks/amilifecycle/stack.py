@@ -21,13 +21,14 @@ from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
 from stacks.amilifecycle.logs import LifecycleLogGroups
 from stacks.amilifecycle.messaging import LifecycleMessaging
+from stacks.amilifecycle.operations import Operations
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
 from stacks.amilifecycle.receivers import Receivers
 from stacks.amilifecycle.storage import LifecycleBuckets, LifecycleTables
 from stacks.imagebuilder.stack import ImageBuilderStack
 from stacks.network.stack import NetworkStack
 from stacks.settings import Settings
-from stacks.tagger.stack import TaggerStack
+from stacks.tagger.stack import TaggerStack, tagger_role_name
 from stacks.vmdk_export.stack import VmdkExportStack
 from stacks.vocabulary import EventName
 
@@ -74,7 +75,7 @@ class AmiLifecycleStack(cdk.Stack):
         self.build_event = self.events.by_event(EventName.BUILD_AMI)
         self.receivers = Receivers(
             self, "Receivers", functions=self.functions, tables=self.tables, messaging=self.messaging,
-            event_log=self.log_groups.event_notifications, tagger_role_name=tagger.role.role_name,
+            event_log=self.log_groups.event_notifications, tagger_role_name=tagger_role_name(settings),
             distribution_accounts=list(settings.image_builder.ami_publishing_target_ids),
             default_semver_seed=settings.lifecycle.default_semver_seed)
         self.api = OrchestratorApi(
@@ -87,7 +88,11 @@ class AmiLifecycleStack(cdk.Stack):
             self.events.grant_start(starter)
         self.events.grant_task_response(self.receivers.creation_receiver)
         self.events.by_event(EventName.MARK_FOR_PRODUCTION_CREATE).grant_revocation(
-            self.api.function, lookup_table=self.tables.lookup, tagger_role_name=tagger.role.role_name,
+            self.api.function, lookup_table=self.tables.lookup, tagger_role_name=tagger_role_name(settings),
+            distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
+        self.operations = Operations(
+            self, "Operations", settings=settings, functions=self.functions, tables=self.tables,
+            messaging=self.messaging, log_groups=self.log_groups, tagger_role_name=tagger_role_name(settings),
             distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
@@ -145,6 +150,8 @@ class AmiLifecycleStack(cdk.Stack):
                    "Queue of AMI patch event results"),
             Output("amiErrorReceiverQueueUrl", messaging.error_receiver.queue.queue_url,
                    "Queue of lifecycle event errors"),
+            Output("amiOrchestratorReconcilerTopicArn", self.operations.topic.topic_arn,
+                   "Topic of the reconciler's and garbage collector's reports and of the alarms"),
             Output("apiKeySecretPrefix", self.api_keys.prefix,
                    "Secrets Manager name prefix of the API keys (append the key's leaf name)"),
             Output("amiSelectionCAReadOnly", self.access.selection_reader.role_arn,

@@ -100,3 +100,34 @@ def test_this_account_is_asked_once_per_container(cloud: Cloud, factory: Recordi
     subject = tagger(factory)
     assert subject.is_own({"accountId": ACCOUNT}) and not subject.is_own({"accountId": "111122223333"})
     assert len(calls) == 1
+
+
+def test_assumed_credentials_are_reused_until_shortly_before_they_expire(cloud: Cloud) -> None:
+    from datetime import datetime, timezone
+
+    import orchestrator.adapters.aws as aws
+    from orchestrator.adapters import ami_tags
+
+    real = boto3.client("sts", region_name=REGION)
+    assumed = []
+
+    class CountingSts:
+        def assume_role(self, **kwargs: Any) -> Any:
+            assumed.append(kwargs["RoleArn"])
+            return real.assume_role(**kwargs)
+
+    aws._clients["sts"] = CountingSts()
+    ami_tags.forget_sessions()
+    role = f"arn:aws:iam::{DISTRIBUTION_ACCOUNT}:role/{ROLE_NAME}"
+    try:
+        first = ami_tags._default_client("ec2", region=REGION, role_arn=role, session_name="AMI-TAGGING-OP")
+        assert ami_tags._default_client("ec2", region=REGION, role_arn=role, session_name="AMI-TAGGING-OP") is first
+        ami_tags._default_client("ec2", region="eu-west-1", role_arn=role, session_name="AMI-TAGGING-OP")
+        assert assumed == [role]
+
+        session, _ = ami_tags._sessions[role]
+        ami_tags._sessions[role] = (session, datetime.now(timezone.utc) + ami_tags.CREDENTIALS_MARGIN / 2)
+        renewed = ami_tags._default_client("ec2", region=REGION, role_arn=role, session_name="AMI-TAGGING-OP")
+        assert assumed == [role, role] and renewed is not first
+    finally:
+        ami_tags.forget_sessions()

@@ -25,6 +25,7 @@ EXPECTED_OUTPUTS = {
     "apiKeySecretPrefix",
     "amiSelectionCAReadOnly",
     "amiOrchestratorCfnCAReadOnly",
+    "amiOrchestratorReconcilerTopicArn",
     "amiOrchestratorApiGatewayId",
     "amiOrchestratorApiGatewayEndpoint",
     "amiOrchestratorApiGatewayStageName",
@@ -210,17 +211,21 @@ def test_receiver_visibility_timeout_covers_six_receiver_function_timeouts(stack
 
 # --- SNS -----------------------------------------------------------------------------------
 
-def test_both_topics_are_encrypted_with_the_orchestrator_key(stack, resources):
+def test_lifecycle_topics_are_encrypted_with_the_orchestrator_key_and_the_operations_topic_with_its_own(
+        stack, resources):
     topics = of_type(resources, "AWS::SNS::Topic")
-    assert set(topics) == {logical_id(stack, stack.messaging.notifications),
-                           logical_id(stack, stack.messaging.qa_notifications)}
-    for topic in topics.values():
-        assert topic["Properties"]["KmsMasterKeyId"] == arn_of(stack, stack.keys.orchestrator)
+    lifecycle = {logical_id(stack, stack.messaging.notifications), logical_id(stack, stack.messaging.qa_notifications)}
+    operations = logical_id(stack, stack.operations.topic)
+    assert set(topics) == lifecycle | {operations}
+    for topic in lifecycle:
+        assert topics[topic]["Properties"]["KmsMasterKeyId"] == arn_of(stack, stack.keys.orchestrator)
+    # CloudWatch alarms publish to it: its key admits CloudWatch, the orchestrator key need not.
+    assert topics[operations]["Properties"]["KmsMasterKeyId"] == arn_of(stack, stack.operations.key)
 
 
 def test_topics_refuse_publishing_without_tls(resources):
     topic_policies = of_type(resources, "AWS::SNS::TopicPolicy")
-    assert len(topic_policies) == 2
+    assert len(topic_policies) == 3
     for policy in topic_policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert (statement["Effect"], statement["Action"]) == ("Deny", "sns:Publish")
@@ -319,9 +324,9 @@ def test_buckets_are_not_emptied_by_a_custom_resource(resources):
 
 # --- KMS -----------------------------------------------------------------------------------
 
-def test_both_keys_rotate(resources):
+def test_every_key_rotates(resources):
     keys = of_type(resources, "AWS::KMS::Key")
-    assert len(keys) == 2
+    assert len(keys) == 3
     assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
 
 

@@ -117,3 +117,74 @@ class StaticStateMachines:
 
 def machine_arn(name: str) -> str:
     return f"arn:aws:states:eu-west-1:123456789012:stateMachine:{name}"
+
+
+@dataclass
+class MemoryLifecycles:
+    """Lifecycles listed page by page, as the stack-tag index lists them."""
+
+    records: list[Record] = field(default_factory=list)
+    pages_read: int = 0
+
+    def list_by_stack_tag(self, stack_tag: str, *, limit: int, next_token: str | None = None) -> Any:
+        from orchestrator.adapters.state_repository import Page
+
+        self.pages_read += 1
+        mine = [r for r in self.records if r.get("stack_tag") == stack_tag]
+        start = int(next_token or 0)
+        end = start + limit
+        return Page(items=copy.deepcopy(mine[start:end]), next_token=str(end) if end < len(mine) else None)
+
+
+@dataclass
+class MemoryAmiTags:
+    """AMI copies' tags keyed by (account, region, AMI id); ``unreachable`` accounts cannot be read."""
+
+    tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    unreachable: set[str] = field(default_factory=set)
+    writes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    @staticmethod
+    def _key(ami: Mapping[str, Any]) -> tuple[str, str, str]:
+        return str(ami.get("accountId")), str(ami.get("region")), str(ami.get("image"))
+
+    def read(self, ami: Mapping[str, Any]) -> Any:
+        from orchestrator.adapters.ami_tags import TagRead
+
+        account, region, ami_id = self._key(ami)
+        if account in self.unreachable:
+            return TagRead(ami_id, region, account, None, f"account {account} is not a distribution account")
+        if (account, region, ami_id) not in self.tags:
+            return TagRead(ami_id, region, account, None, f"AMI {ami_id} does not exist in {region}")
+        return TagRead(ami_id, region, account, dict(self.tags[(account, region, ami_id)]))
+
+    def tag(self, ami: Mapping[str, Any], tags: Mapping[str, str]) -> Any:
+        from orchestrator.adapters.ami_tags import TagWrite
+
+        account, region, ami_id = self._key(ami)
+        self.tags.setdefault((account, region, ami_id), {}).update(tags)
+        self.writes.append((ami_id, dict(tags)))
+        return TagWrite(ami_id, region, account, tagged=True)
+
+
+@dataclass
+class MemoryFleet:
+    """Test instances; ``terminated`` lists what was asked to terminate."""
+
+    instances: list[Any] = field(default_factory=list)
+    terminated: list[str] = field(default_factory=list)
+
+    def of_stack_tag(self, stack_tag: str) -> list[Any]:
+        return [i for i in self.instances if i.instance_id not in self.terminated]
+
+    def terminate_now(self, instance_ids: Sequence[str]) -> None:
+        self.terminated.extend(instance_ids)
+
+
+@dataclass
+class MemoryReports:
+    published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def publish(self, subject: str, report: Mapping[str, Any]) -> str:
+        self.published.append((subject, copy.deepcopy(dict(report))))
+        return f"report-{len(self.published)}"

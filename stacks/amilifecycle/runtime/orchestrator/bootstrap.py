@@ -122,6 +122,11 @@ class Container:
         from .adapters.log_sink import LogSink
         return LogSink(self.config.event_log_group_name)
 
+    @cached_property
+    def reports(self):
+        from .adapters.reports import ReportTopic
+        return ReportTopic(self.config.require("OPERATIONS_TOPIC_ARN"))
+
     # ----------------------------------------------------------- use cases
 
     @cached_property
@@ -166,6 +171,26 @@ class Container:
     def errors(self):
         from .service.results import ErrorService
         return ErrorService(repository=self.repository, notifier=self.notifier, clock=self.clock)
+
+
+    @cached_property
+    def tag_reconciler(self):
+        from .service.operations import TagReconciler
+        return TagReconciler(stack_tag=self.config.stack_tag, lifecycles=self.repository, tags=self.tagger,
+                             reports=self.reports, clock=self.clock)
+
+    @cached_property
+    def garbage_collector(self):
+        from datetime import timedelta
+
+        from .config import ConfigurationError
+        from .service.operations import GarbageCollector
+        hours = self.config.require("TEST_INSTANCE_MAX_RUNTIME_HOURS")
+        if not hours.isdigit() or int(hours) < 1:
+            raise ConfigurationError(f"function environment is not usable: TEST_INSTANCE_MAX_RUNTIME_HOURS: "
+                                     f"expected a whole number of hours >= 1, got {hours!r}")
+        return GarbageCollector(stack_tag=self.config.stack_tag, instances=self.instances, reports=self.reports,
+                                max_runtime=timedelta(hours=int(hours)), clock=self.clock)
 
 
 def bootstrap(config: RuntimeConfig | None = None, **overrides: Any) -> Container:

@@ -53,6 +53,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "VULNERABILITY_GATE": "the deployment's severity gate (e.g. CRITICAL=0,HIGH=5)",
     "BACKUP_BUCKET_NAME": "the bucket of AMI backups made at approval",
     "PRODUCTION_CHANNEL_TABLE_NAME": "the table of production channels (approved releases per stack tag and product)",
+    "OPERATIONS_TOPIC_ARN": "the topic of the reconciler's and garbage collector's reports",
+    "TEST_INSTANCE_MAX_RUNTIME_HOURS": "hours after which a test instance is terminated by the garbage collector",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)

@@ -6,7 +6,10 @@ with the function's own credentials, in the AMI's region; an AMI published
 to a distribution account (listed in ``DISTRIBUTION_ACCOUNTS``) is tagged
 through the tagger role of that account (``TAGGER_ROLE_NAME``), which the
 AmiLifecycleTagger stack deploys. An AMI of any other account is left
-alone: the orchestrator was not given a way in.
+alone: the orchestrator was not given a way in. The assumed role's session
+is kept per account for the life of the container (renewed shortly before
+its credentials expire), so a warm function makes one STS call per
+distribution account, not one per AMI.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 import boto3
+from botocore.exceptions import ClientError
 
 from ..domain.tags import MAX_TAG_VALUE_LENGTH
 from . import aws
@@ -26,6 +31,17 @@ log = logging.getLogger(__name__)
 DEFAULT_SESSION_NAME = "AMI-TAGGING-OP"
 # EC2 accepts at most 50 tags per resource and request.
 MAX_TAGS_PER_CALL = 50
+
+
+@dataclass(frozen=True)
+class TagRead:
+    """The tags an AMI copy carries; ``tags`` is ``None`` (and ``reason`` says why) when it cannot be read."""
+
+    ami_id: str
+    region: str
+    account_id: str
+    tags: dict[str, str] | None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,51 +97,101 @@ class AmiTagger:
         owner = ami.get("accountId")
         return not owner or str(owner) == self.account_id()
 
+    def _ec2_for(self, ami: Mapping[str, Any]) -> tuple[Any | None, str, str]:
+        """``(client, account, reason)``: the EC2 client that reaches ``ami``'s account and region,
+        or ``None`` and why not."""
+        region = str(ami.get("region"))
+        if self.is_own(ami):
+            return self._client_factory("ec2", region=region), self.account_id(), ""
+        account = str(ami.get("accountId"))
+        if account in self.distribution_accounts:
+            return (self._client_factory("ec2", region=region, role_arn=self._role_arn(account),
+                                         session_name=self.session_name), account, "")
+        return None, account, f"account {account} is not a distribution account"
+
     def tag(self, ami: Mapping[str, Any], tags: Mapping[str, str]) -> TagWrite:
         """Put ``tags`` on one ``ami_details`` entry (``image``, ``region``, ``accountId``)."""
         ami_id, region = str(ami.get("image")), str(ami.get("region"))
-        own = self.is_own(ami)
-        account = self.account_id() if own else str(ami.get("accountId"))
         if not tags:
+            account = self.account_id() if self.is_own(ami) else str(ami.get("accountId"))
             return TagWrite(ami_id, region, account, tagged=False, reason="no tags to write")
-        if own:
-            ec2 = self._client_factory("ec2", region=region)
-        elif account in self.distribution_accounts:
-            ec2 = self._client_factory("ec2", region=region, role_arn=self._role_arn(account),
-                                       session_name=self.session_name)
-        else:
+        ec2, account, reason = self._ec2_for(ami)
+        if ec2 is None:
             log.info("AMI %s in %s belongs to account %s, which is not a distribution account: not tagged",
                      ami_id, region, account)
-            return TagWrite(ami_id, region, account, tagged=False,
-                            reason=f"account {account} is not a distribution account")
+            return TagWrite(ami_id, region, account, tagged=False, reason=reason)
         pairs = [{"Key": key, "Value": str(value)[:MAX_TAG_VALUE_LENGTH]} for key, value in sorted(tags.items())]
         for start in range(0, len(pairs), MAX_TAGS_PER_CALL):
             ec2.create_tags(Resources=[ami_id], Tags=pairs[start:start + MAX_TAGS_PER_CALL])
         return TagWrite(ami_id, region, account, tagged=True)
 
+    def read(self, ami: Mapping[str, Any]) -> TagRead:
+        """The tags one ``ami_details`` entry carries now, read where it lives."""
+        ami_id, region = str(ami.get("image")), str(ami.get("region"))
+        ec2, account, reason = self._ec2_for(ami)
+        if ec2 is None:
+            return TagRead(ami_id, region, account, tags=None, reason=reason)
+        try:
+            images = ec2.describe_images(ImageIds=[ami_id]).get("Images") or []
+        except ClientError as error:
+            if not str(error.response.get("Error", {}).get("Code", "")).startswith("InvalidAMIID"):
+                raise
+            images = []
+        if not images:
+            return TagRead(ami_id, region, account, tags=None,
+                           reason=f"AMI {ami_id} does not exist in {region} of account {account}")
+        tags = {str(tag["Key"]): str(tag.get("Value", "")) for tag in images[0].get("Tags") or []}
+        return TagRead(ami_id, region, account, tags=tags)
+
     def _role_arn(self, account: str) -> str:
         return f"arn:{self._caller()[1]}:iam::{account}:role/{self.tagger_role_name}"
 
 
-_own_clients: dict[tuple[str, str], Any] = {}
-_own_clients_lock = threading.Lock()
+# Credentials are renewed this long before the assumed role's session expires.
+CREDENTIALS_MARGIN = timedelta(minutes=5)
+
+_clients: dict[tuple[str | None, str, str], Any] = {}
+_sessions: dict[str, tuple[boto3.session.Session, datetime]] = {}
+_clients_lock = threading.Lock()
+
+
+def _assumed_session(role_arn: str, session_name: str) -> boto3.session.Session:
+    """A session with ``role_arn``'s credentials: one STS call per role while they stay valid (the
+    lock is held: concurrent callers wait for the one call instead of making their own)."""
+    cached = _sessions.get(role_arn)
+    if cached is not None and cached[1] - CREDENTIALS_MARGIN > datetime.now(timezone.utc):
+        return cached[0]
+    credentials = aws.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    expiration = credentials.get("Expiration")
+    if not isinstance(expiration, datetime):
+        expiration = datetime.now(timezone.utc) + timedelta(minutes=15)
+    _sessions[role_arn] = (session, expiration if expiration.tzinfo else expiration.replace(tzinfo=timezone.utc))
+    for key in [key for key in _clients if key[0] == role_arn]:
+        del _clients[key]
+    return session
 
 
 def _default_client(service: str, *, region: str, role_arn: str | None = None,
                     session_name: str | None = None) -> Any:
-    """A client in ``region``, with the function's credentials (cached per region) or those of
-    ``role_arn`` (assumed afresh: the credentials are short-lived)."""
-    if role_arn is None:
-        with _own_clients_lock:
-            key = (service, region)
-            if key not in _own_clients:
-                _own_clients[key] = boto3.session.Session().client(service, region_name=region,
-                                                                   config=aws.CLIENT_CONFIG)
-            return _own_clients[key]
-    credentials = aws.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name or
-                                                 DEFAULT_SESSION_NAME)["Credentials"]
-    return boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    ).client(service, region_name=region, config=aws.CLIENT_CONFIG)
+    """A client in ``region``, with the function's credentials or those of ``role_arn``; both cached
+    per container (assumed credentials until shortly before they expire)."""
+    with _clients_lock:
+        # Renewing the assumed session first drops the clients made with its old credentials.
+        session = None if role_arn is None else _assumed_session(role_arn, session_name or DEFAULT_SESSION_NAME)
+        key = (role_arn, service, region)
+        if key not in _clients:
+            _clients[key] = (session or boto3.session.Session()).client(service, region_name=region,
+                                                                       config=aws.CLIENT_CONFIG)
+        return _clients[key]
+
+
+def forget_sessions() -> None:
+    """Drop every cached client and assumed session (tests that switch accounts)."""
+    with _clients_lock:
+        _clients.clear()
+        _sessions.clear()

@@ -12,18 +12,24 @@ second instance.
 from __future__ import annotations
 
 import hashlib
+from datetime import timezone
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from botocore.exceptions import ClientError
 
 from ..domain.errors import ValidationError
+from ..domain.garbage_collection import TestInstance
 from . import aws
 
 EVENT_INSTANCE_TAG = "AMI_LC_EVENT_INSTANCE"
 LIFECYCLE_TAG = "AMI_LC_LIFECYCLE_ID"
 STACK_TAG_TAG = "AMI_LC_STACK_TAG"
 EXECUTION_TAG = "AMI_LC_EXECUTION"
+# Reservations per DescribeInstances page (EC2 allows 5 to 1,000).
+DESCRIBE_PAGE_SIZE = 100
+# TerminateInstances accepts up to 1,000 ids; smaller calls keep one failure from blocking many.
+MAX_TERMINATE_PER_CALL = 100
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
 
 
@@ -141,6 +147,31 @@ class TestInstances:
             for reservation in page.get("Reservations") or []:
                 found += [str(instance["InstanceId"]) for instance in reservation.get("Instances") or []]
         return found
+
+    def of_stack_tag(self, stack_tag: str) -> list[TestInstance]:
+        """Every live test instance of this deployment (all pages of DescribeInstances)."""
+        paginator = self.ec2.get_paginator("describe_instances")
+        found: list[TestInstance] = []
+        for page in paginator.paginate(Filters=[
+                {"Name": f"tag:{EVENT_INSTANCE_TAG}", "Values": ["TRUE"]},
+                {"Name": f"tag:{STACK_TAG_TAG}", "Values": [stack_tag]},
+                {"Name": "instance-state-name", "Values": list(LIVE_STATES)}],
+                PaginationConfig={"PageSize": DESCRIBE_PAGE_SIZE}):
+            for reservation in page.get("Reservations") or []:
+                for instance in reservation.get("Instances") or []:
+                    tags = {tag["Key"]: tag.get("Value", "") for tag in instance.get("Tags") or []}
+                    launched = instance["LaunchTime"]
+                    found.append(TestInstance(
+                        instance_id=str(instance["InstanceId"]),
+                        launch_time=launched if launched.tzinfo else launched.replace(tzinfo=timezone.utc),
+                        state=str((instance.get("State") or {}).get("Name", "")),
+                        lifecycle_id=tags.get(LIFECYCLE_TAG, ""), execution=tags.get(EXECUTION_TAG, "")))
+        return found
+
+    def terminate_now(self, instance_ids: Sequence[str]) -> None:
+        """Ask EC2 to terminate ``instance_ids`` without waiting for it."""
+        for start in range(0, len(instance_ids), MAX_TERMINATE_PER_CALL):
+            self.ec2.terminate_instances(InstanceIds=list(instance_ids[start:start + MAX_TERMINATE_PER_CALL]))
 
     def terminate(self, instance_ids: Sequence[str], *, wait_seconds: int = 540) -> None:
         """Terminate ``instance_ids`` and wait until EC2 reports them terminated."""

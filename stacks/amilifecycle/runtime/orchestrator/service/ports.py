@@ -57,3 +57,37 @@ class StateMachines(Protocol):
 
     def state_machine_arn(self, event: Any) -> str | None:
         """The ARN, or ``None`` when the event is not deployed."""
+
+
+class LifecycleLister(Protocol):
+    """Pages of a stack tag's lifecycles (``adapters/state_repository.py``)."""
+
+    def list_by_stack_tag(self, stack_tag: str, *, limit: int, next_token: str | None = None) -> Any:
+        """A page with ``items`` and ``next_token`` (``None`` on the last page)."""
+
+
+class AmiTagStore(Protocol):
+    """Tags of AMI copies wherever they live (``adapters/ami_tags.py``)."""
+
+    def read(self, ami: Mapping[str, Any]) -> Any:
+        """A ``TagRead``: the copy's tags, or ``None`` and the reason it cannot be read."""
+
+    def tag(self, ami: Mapping[str, Any], tags: Mapping[str, str]) -> Any:
+        """A ``TagWrite``: whether ``tags`` were written onto the copy."""
+
+
+class TestInstanceFleet(Protocol):
+    """The deployment's test instances (``adapters/instances.py``)."""
+
+    def of_stack_tag(self, stack_tag: str) -> Sequence[Any]:
+        """Every live test instance (``domain.garbage_collection.TestInstance``) of the stack tag."""
+
+    def terminate_now(self, instance_ids: Sequence[str]) -> None:
+        """Ask EC2 to terminate the instances."""
+
+
+class ReportPublisher(Protocol):
+    """The operations topic (``adapters/reports.py``)."""
+
+    def publish(self, subject: str, report: Mapping[str, Any]) -> str:
+        """Publish one report; returns the message id."""
