@@ -81,6 +81,16 @@ class Container:
         return ImageBuilder()
 
     @cached_property
+    def patch_builder(self):
+        from .adapters.patch_builder import PatchBuilder
+        return PatchBuilder()
+
+    @cached_property
+    def components(self):
+        from .adapters.components import ComponentDocuments
+        return ComponentDocuments()
+
+    @cached_property
     def build_waits(self):
         from .adapters.build_waits import BuildWaits
         return BuildWaits(self.config.build_waits_table_name)
@@ -126,6 +136,12 @@ class Container:
         from .service.lifecycles import LifecycleService
         return LifecycleService(config=self.config, repository=self.repository, notifier=self.notifier,
                                 events=self.events, versions=self.lookup, clock=self.clock)
+
+    @cached_property
+    def patches(self):
+        from .service.patches import PatchService
+        return PatchService(config=self.config, repository=self.repository, notifier=self.notifier,
+                            events=self.events, components=self.components, clock=self.clock)
 
     @cached_property
     def results(self):

@@ -51,6 +51,9 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "FINDINGS_BUCKET_NAME": "the bucket of findings reports and SBOMs",
     "FINDINGS_KEY_ARN": "the KMS key of findings reports and SBOMs",
     "VULNERABILITY_GATE": "the deployment's severity gate (e.g. CRITICAL=0,HIGH=5)",
+    "PATCH_INFRASTRUCTURE_JSON": "where patch builds run: instance profile, types, subnet, security groups, "
+                                 "Image Builder topic, volume size, resource tags (JSON object)",
+    "PATCH_COMPONENT_BUCKET": "the bucket patch component documents are uploaded to",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)
@@ -130,6 +133,8 @@ class RuntimeConfig:
     imagebuilder_pipeline_arn = property(lambda self: self.require("IMAGEBUILDER_PIPELINE_ARN"))
     event_log_group_name = property(lambda self: self.require("EVENT_LOG_GROUP_NAME"))
     build_waits_table_name = property(lambda self: self.require("BUILD_WAITS_TABLE_NAME"))
+    patch_infrastructure_json = property(lambda self: self.require("PATCH_INFRASTRUCTURE_JSON"))
+    patch_component_bucket = property(lambda self: self.require("PATCH_COMPONENT_BUCKET"))
 
     @property
     def state_machine_max_wait(self) -> timedelta:
