@@ -71,7 +71,7 @@ def approve_by_fixture(user: User, lifecycle_id: str) -> None:
     """FIXTURE, standing in for the approval route built elsewhere: record every creation event the
     journey did not run as COMPLETED (MARK_FOR_PRODUCTION_CREATE last), or, once the lifecycle has a
     patch, MARK_FOR_PRODUCTION_PATCH of that patch."""
-    repository = StateRepository(output(user, "amiLifecycleStateTableName"), client=user.aws("dynamodb"))
+    repository = StateRepository(output(user, "amiLifecycleStateTableName"), dynamodb=user.aws("dynamodb"))
 
     def approve(record: dict) -> dict:
         now = datetime.now(timezone.utc)

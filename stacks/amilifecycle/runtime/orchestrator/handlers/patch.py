@@ -51,7 +51,7 @@ def create_resources(event: Mapping[str, Any], context: Any) -> dict[str, str]:
         parent_image=text(mapping(event, "ami"), "id"),
         tags=resource_tags(stack_tag=text(event, "stack_tag"), lifecycle_id=lifecycle_id, version_dot=plan.version),
         request_name=text(event, "execution_name"))
-    logger.info("patch resources created", extra={"lifecycle_id": lifecycle_id, "name": plan.name})
+    logger.info("patch resources created", extra={"lifecycle_id": lifecycle_id, "resource_name": plan.name})
     return plan.to_dict()
 
 
@@ -88,6 +88,6 @@ def delete_resources(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     image_arn = mapping(state, "build").get("image_build_version_arn")
     deleted = container().patch_builder.delete(plan, image_build_version_arn=image_arn if isinstance(image_arn, str)
                                                else None)
-    logger.info("patch resources deleted", extra={"lifecycle_id": state.get("lifecycle_id"), "name": plan.name,
+    logger.info("patch resources deleted", extra={"lifecycle_id": state.get("lifecycle_id"), "resource_name": plan.name,
                                                   "deleted": len(deleted)})
     return {"name": plan.name, "deleted": deleted}

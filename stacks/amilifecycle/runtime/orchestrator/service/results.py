@@ -151,8 +151,8 @@ class ResultService:
 
             record = self.repository.update(result.lifecycle_id, merge, current=record)
             duplicate = outcome.get("duplicate", False)
+        result = _as_recorded(record, result)
         if duplicate:
-            result = _as_recorded(record, result)
             logger.info("result already recorded", extra={"lifecycle_id": result.lifecycle_id,
                                                           "event": str(result.name)})
         else:
@@ -257,9 +257,13 @@ def _require_amis(result: EventResult) -> None:
 
 
 def _as_recorded(record: Mapping[str, Any], result: EventResult) -> EventResult:
-    """``result`` as the record holds it: a build or patch result with the version it was given."""
-    if result.name is not first_event(result.lifecycle_type):
+    """``result`` as the record holds it: a build or patch result with the version it was given (and, for a
+    patch, the ancestry the record added)."""
+    if result.name is not first_event(result.lifecycle_type) or result.status is not Status.COMPLETED:
         return result
-    amis = ami_details(phase_ami_entry(record, result.lifecycle_type))
+    entry = phase_ami_entry(record, result.lifecycle_type) or {}
+    amis = ami_details(entry)
     version = amis[0].get("ami_semver") if amis else None
-    return result.with_ami_semver(str(version)) if version else result
+    recorded = result.with_ami_semver(str(version)) if version else result
+    ancestry = (entry.get("properties") or {}).get("ami_ancestry")
+    return recorded.with_properties(ami_ancestry=ancestry) if ancestry else recorded
