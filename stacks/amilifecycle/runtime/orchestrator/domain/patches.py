@@ -150,11 +150,15 @@ def check_component_document(text: Any, *, url: str) -> dict[str, Any]:
 
 
 def patch_ami_result(image: Any, *, lifecycle_id: str, semver_bump_type: Any, commit_ref: str,
-                     pipeline_name: str, now: datetime) -> EventResult:
+                     pipeline_name: str, now: datetime, change_description: str | None = None,
+                     component_url: str | None = None) -> EventResult:
     """The COMPLETED PATCH_AMI result of an AVAILABLE patch image (the patch receiver assigns the version)."""
     bump = parse_semver_bump(semver_bump_type, field="semver_bump_type")
     properties = image_properties(image, task=PATCH_TASK)
     properties["imagebuilder_pipeline_name"] = pipeline_name
+    for key, value in (("patch_change_description", change_description), ("patch_component_url", component_url)):
+        if isinstance(value, str) and value.strip():
+            properties[key] = value.strip()
     attributes = {"semver_bump_type": str(bump)}
     if isinstance(commit_ref, str) and commit_ref.strip():
         attributes["commit_ref"] = commit_ref.strip()

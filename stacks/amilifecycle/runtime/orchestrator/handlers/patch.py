@@ -74,7 +74,9 @@ def ami_details(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     image = built.image_builder.get_image(text(event, "image_build_version_arn"))
     result = patch_ami_result(image, lifecycle_id=text(event, "lifecycle_id"),
                               semver_bump_type=patch.get("semver_bump_type"), commit_ref=patch.get("commit_ref"),
-                              pipeline_name=plan.name, now=built.clock())
+                              pipeline_name=plan.name, now=built.clock(),
+                              change_description=patch.get("patch_change_description"),
+                              component_url=patch.get("patch_component_url"))
     logger.info("patched AMI read", extra={"lifecycle_id": result.lifecycle_id,
                                            "amis": [ami.get("image") for ami in result.properties["ami_details"]]})
     return result_message(result)
