@@ -189,6 +189,19 @@ def test_the_patch_timeline_shows_the_patch_panel_and_the_ancestry(user, patched
     assert patched_ami["ami_semver"] in page.text
 
 
+def test_continuing_the_patch_runs_the_vulnerability_scans_on_the_patched_ami(user, patched):
+    lifecycle_id = patched["lifecycle_id"]
+
+    result = user.api_cli("--operation", "AMI_PATCH_UPDATE", "--lifecycleId", lifecycle_id, *OWNER,
+                          "--events", "SMOKE_TESTS", "--events", "VULNERABILITY_SCANS", *WAIT, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "VULNERABILITY_SCANS_AMI_PATCH ended COMPLETED"
+    events = current_patch_events(user.status(lifecycle_id))
+    assert events["VULNERABILITY_SCANS_AMI_PATCH"]["status"] == "COMPLETED"
+    assert events["PATCH_AMI"] == current_patch_events(patched["status"])["PATCH_AMI"]
+
+
 def test_a_successful_patch_leaves_no_image_builder_resource_behind(patched):
     assert patched["resources_after"] == patched["resources_before"]
 
