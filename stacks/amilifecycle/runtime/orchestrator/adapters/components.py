@@ -7,21 +7,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..domain.errors import ValidationError
-from ..domain.patches import MAX_DOCUMENT_BYTES
+from ..domain.patches import MAX_DOCUMENT_BYTES, split_s3_url
 from . import aws
 
 FIELD = "properties.patch_component_url"
 _MISSING = ("NoSuchKey", "NoSuchBucket", "404", "NotFound")
-
-
-def split_s3_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/key`` -> ``(bucket, key)``."""
-    if not isinstance(url, str) or not url.startswith("s3://") or "/" not in url[5:]:
-        raise ValidationError(f"{FIELD}: expected s3://<bucket>/<key>, got {url!r}", field=FIELD)
-    bucket, key = url[5:].split("/", 1)
-    if not bucket or not key:
-        raise ValidationError(f"{FIELD}: expected s3://<bucket>/<key>, got {url!r}", field=FIELD)
-    return bucket, key
 
 
 class ComponentDocuments:

@@ -90,6 +90,16 @@ def patch_plan(*, stack_tag: str, lifecycle_id: str, version_dot: str, version_d
     )
 
 
+def split_s3_url(url: Any, *, field: str = "properties.patch_component_url") -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    if not isinstance(url, str) or not url.startswith("s3://") or "/" not in url[5:]:
+        raise ValidationError(f"{field}: expected s3://<bucket>/<key>, got {describe_value(url)}", field=field)
+    bucket, key = url[5:].split("/", 1)
+    if not bucket or not key:
+        raise ValidationError(f"{field}: expected s3://<bucket>/<key>, got {describe_value(url)}", field=field)
+    return bucket, key
+
+
 def resource_tags(*, stack_tag: str, lifecycle_id: str, version_dot: str) -> dict[str, str]:
     """Tags of every resource a patch creates."""
     return {"Event": "AMI_LIFECYCLE_PATCH", "LifecycleId": lifecycle_id, "StackTag": stack_tag,

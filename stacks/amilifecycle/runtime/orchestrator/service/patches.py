@@ -21,37 +21,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.components import split_s3_url
 from ..adapters.notifier import email_recipients
 from ..config import RuntimeConfig
 from ..domain.errors import Conflict, ValidationError
 from ..domain.events import patch_parent_ami
 from ..domain.history import event_status
-from ..domain.patches import check_component_document
+from ..domain.notifications import event_notification
+from ..domain.patches import check_component_document, split_s3_url
 from ..domain.records import apply_patch_request, lifecycle_response
 from ..domain.requests import parse_patch_request, parse_patch_update_request
 from ..domain.rules import check_nothing_running, next_enabled_event
 from ..domain.versioning import image_builder_version
 from ..domain.vocabulary import EventName, LifecycleType, Operator, Status
 from .events import EventStarter
-from .ports import LifecycleRepository, NotificationPublisher
+from .ports import ComponentReader, LifecycleRepository, NotificationPublisher
 from .publishing import publish_to
-from ..domain.notifications import event_notification
 
 logger = Logger(child=True)
 
 Record = dict[str, Any]
-
-
-class ComponentReader(Protocol):
-    """Where patch component documents are read from (``adapters/components.py``)."""
-
-    def read(self, url: str) -> bytes:
-        """The document; ``ValidationError`` when there is no such object."""
 
 
 def _utc_now() -> datetime:

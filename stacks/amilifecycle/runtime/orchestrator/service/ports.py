@@ -57,3 +57,10 @@ class StateMachines(Protocol):
 
     def state_machine_arn(self, event: Any) -> str | None:
         """The ARN, or ``None`` when the event is not deployed."""
+
+
+class ComponentReader(Protocol):
+    """Patch component documents in S3 (``adapters/components.py``)."""
+
+    def read(self, url: str) -> bytes:
+        """The document's bytes; ``ValidationError`` naming the URL when there is no such object."""

@@ -45,8 +45,8 @@ from ..adapters.semver_seeds import SemverSeeds
 from ..domain.errors import Conflict, DomainError, ValidationError
 from ..domain.history import ami_details, event_in_progress, lifecycle_semver, phase_ami_entry
 from ..domain.lookup import amis_for_result
-from ..domain.patches import bump_of
 from ..domain.notifications import NotificationMessage, error_notification, event_notification
+from ..domain.patches import bump_of
 from ..domain.records import record_event_error, record_event_result, result_already_recorded
 from ..domain.results import EventError, EventResult, parse_event_result
 from ..domain.sequences import first_event
