@@ -35,6 +35,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -173,7 +174,7 @@ class OrchestratorApi(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, functions: FunctionFactory,
                  tables: LifecycleTables, key: kms.IKey, api_keys: ApiKeySecrets, log_groups: LifecycleLogGroups,
-                 notifications: sns.ITopic, pipeline_arn: str) -> None:
+                 notifications: sns.ITopic, pipeline_arn: str, patch_component_bucket: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         api_settings = settings.lifecycle.api
         document = load_openapi()
@@ -195,8 +196,11 @@ class OrchestratorApi(Construct):
                 "DEFAULT_SEMVER_SEED": settings.lifecycle.default_semver_seed,
                 "STATE_MACHINE_MAX_WAIT_MINUTES": str(settings.lifecycle.state_machine_max_wait_mins),
                 "IMAGEBUILDER_PIPELINE_ARN": pipeline_arn,
+                "PATCH_COMPONENT_BUCKET": patch_component_bucket.bucket_name,
             },
         )
+        # A patch request's component document is read and checked before the patch starts.
+        patch_component_bucket.grant_read(self.function)
         self._grant(tables=tables, key=key, api_keys=api_keys, key_settings=key_settings,
                     notifications=notifications)
 

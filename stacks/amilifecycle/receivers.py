@@ -5,6 +5,10 @@
   built AMI, updates the lookup table and the AMI tags, notifies, answers
   the state machine's task token and moves on to the next enabled event
   (the stack's event registry grants it every state machine).
+* ``PatchReceiverFn`` consumes the patch receiver queue the same way (the
+  same code): a completed PATCH_AMI gets its patch version (MINOR or PATCH
+  bump of the lifecycle's newest AMI, claimed so no other lifecycle of the
+  stack tag holds it) and the ancestry of the patched AMI.
 * ``ErrorReceiverFn`` consumes the error receiver queue: it marks the event
   in progress as ERROR with the reported cause and notifies the owner.
 * ``NotificationSinkFn`` writes every notification to the event
@@ -37,46 +41,23 @@ RECEIVER_MAX_CONCURRENCY = 10
 
 
 class Receivers(Construct):
-    """``creation_receiver``, ``error_receiver`` and ``notification_sink`` functions."""
+    """``creation_receiver``, ``patch_receiver``, ``error_receiver`` and ``notification_sink`` functions."""
 
     def __init__(self, scope: Construct, construct_id: str, *, functions: FunctionFactory, tables: LifecycleTables,
                  messaging: LifecycleMessaging, event_log: logs.ILogGroup, tagger_role_name: str,
                  distribution_accounts: list[str], default_semver_seed: str) -> None:
         super().__init__(scope, construct_id)
         notifications = messaging.notifications
-        self.creation_receiver = functions.function(
-            "CreationReceiverFn",
-            handler="receivers.creation_receiver",
+        self.creation_receiver = self._result_receiver(
+            functions, "CreationReceiverFn", handler="receivers.creation_receiver", queue=messaging.creation_receiver,
             description="Records AMI creation event results: version, lookup entry, AMI tags, next event",
-            timeout=RECEIVER_FUNCTION_TIMEOUT,
-            environment={
-                "STATE_TABLE_NAME": tables.state.table_name,
-                "SEMVER_SEED_TABLE_NAME": tables.semver_seed.table_name,
-                "LOOKUP_TABLE_NAME": tables.lookup.table_name,
-                "NOTIFICATION_TOPIC_ARN": notifications.topic_arn,
-                "DEFAULT_SEMVER_SEED": default_semver_seed,
-                "TAGGER_ROLE_NAME": tagger_role_name,
-                "DISTRIBUTION_ACCOUNTS": ",".join(distribution_accounts),
-                "TAGGER_SESSION_NAME": TAGGER_SESSION_NAME,
-            },
-        )
-        self._consume(self.creation_receiver, messaging.creation_receiver)
-        tables.state.grant_read_write_data(self.creation_receiver)
-        tables.semver_seed.grant_read_write_data(self.creation_receiver)
-        tables.lookup.grant_read_write_data(self.creation_receiver)
-        notifications.grant_publish(self.creation_receiver)
-        self.creation_receiver.add_to_role_policy(iam.PolicyStatement(
-            sid="TagBuiltImages",
-            actions=["ec2:CreateTags"],
-            resources=[f"arn:{cdk.Aws.PARTITION}:ec2:*::image/*"],
-        ))
-        if distribution_accounts:
-            self.creation_receiver.add_to_role_policy(iam.PolicyStatement(
-                sid="TagImagesInDistributionAccounts",
-                actions=["sts:AssumeRole"],
-                resources=[f"arn:{cdk.Aws.PARTITION}:iam::{account}:role/{tagger_role_name}"
-                           for account in distribution_accounts],
-            ))
+            tables=tables, messaging=messaging, tagger_role_name=tagger_role_name,
+            distribution_accounts=distribution_accounts, default_semver_seed=default_semver_seed)
+        self.patch_receiver = self._result_receiver(
+            functions, "PatchReceiverFn", handler="receivers.patch_receiver", queue=messaging.patch_receiver,
+            description="Records AMI patch event results: patch version, ancestry, lookup entry, AMI tags, next event",
+            tables=tables, messaging=messaging, tagger_role_name=tagger_role_name,
+            distribution_accounts=distribution_accounts, default_semver_seed=default_semver_seed)
 
         self.error_receiver = functions.function(
             "ErrorReceiverFn",
@@ -98,6 +79,47 @@ class Receivers(Construct):
         )
         event_log.grant_write(self.notification_sink)
         notifications.add_subscription(subscriptions.LambdaSubscription(self.notification_sink))
+
+    def _result_receiver(self, functions: FunctionFactory, construct_id: str, *, handler: str, description: str,
+                         queue: ReceiverQueue, tables: LifecycleTables, messaging: LifecycleMessaging,
+                         tagger_role_name: str, distribution_accounts: list[str],
+                         default_semver_seed: str) -> lambda_.Function:
+        """A receiver of event results (creation or patch): the same code, tables and permissions."""
+        notifications = messaging.notifications
+        function = functions.function(
+            construct_id,
+            handler=handler,
+            description=description,
+            timeout=RECEIVER_FUNCTION_TIMEOUT,
+            environment={
+                "STATE_TABLE_NAME": tables.state.table_name,
+                "SEMVER_SEED_TABLE_NAME": tables.semver_seed.table_name,
+                "LOOKUP_TABLE_NAME": tables.lookup.table_name,
+                "NOTIFICATION_TOPIC_ARN": notifications.topic_arn,
+                "DEFAULT_SEMVER_SEED": default_semver_seed,
+                "TAGGER_ROLE_NAME": tagger_role_name,
+                "DISTRIBUTION_ACCOUNTS": ",".join(distribution_accounts),
+                "TAGGER_SESSION_NAME": TAGGER_SESSION_NAME,
+            },
+        )
+        self._consume(function, queue)
+        tables.state.grant_read_write_data(function)
+        tables.semver_seed.grant_read_write_data(function)
+        tables.lookup.grant_read_write_data(function)
+        notifications.grant_publish(function)
+        function.add_to_role_policy(iam.PolicyStatement(
+            sid="TagBuiltImages",
+            actions=["ec2:CreateTags"],
+            resources=[f"arn:{cdk.Aws.PARTITION}:ec2:*::image/*"],
+        ))
+        if distribution_accounts:
+            function.add_to_role_policy(iam.PolicyStatement(
+                sid="TagImagesInDistributionAccounts",
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:iam::{account}:role/{tagger_role_name}"
+                           for account in distribution_accounts],
+            ))
+        return function
 
     @staticmethod
     def _consume(function: lambda_.Function, receiver: ReceiverQueue) -> None:

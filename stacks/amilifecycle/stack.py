@@ -8,13 +8,16 @@ module; this class wires them together and publishes the outputs.
 
 from __future__ import annotations
 
+import dataclasses
+
 import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
 from stacks.amilifecycle.api_keys import ApiKeySecrets
-from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, ProductionEvent, SmokeTestsEvent,
+from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, PatchEvent, ProductionEvent,
+                                        SmokeTestsEvent,
                                         TestInstances, VulnerabilityScansEvent)
 from stacks.amilifecycle.events.test_instances import smoke_test_log_group_name
 from stacks.amilifecycle.functions import FunctionFactory
@@ -81,12 +84,13 @@ class AmiLifecycleStack(cdk.Stack):
         self.api = OrchestratorApi(
             self, "Api", settings=settings, functions=self.functions, tables=self.tables, key=key,
             api_keys=self.api_keys, log_groups=self.log_groups, notifications=self.messaging.notifications,
-            pipeline_arn=image_builder.pipeline_arn)
+            pipeline_arn=image_builder.pipeline_arn, patch_component_bucket=self.buckets.patch_components)
         # Every function that starts events may start every event's state machine; the receivers also
         # answer their task tokens (results arrive with the token of the execution that sent them).
-        for starter in (self.api.function, self.receivers.creation_receiver):
+        for starter in (self.api.function, self.receivers.creation_receiver, self.receivers.patch_receiver):
             self.events.grant_start(starter)
-        self.events.grant_task_response(self.receivers.creation_receiver)
+        for receiver in (self.receivers.creation_receiver, self.receivers.patch_receiver):
+            self.events.grant_task_response(receiver)
         self.events.by_event(EventName.MARK_FOR_PRODUCTION_CREATE).grant_revocation(
             self.api.function, lookup_table=self.tables.lookup, tagger_role_name=tagger_role_name(settings),
             distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
@@ -113,10 +117,24 @@ class AmiLifecycleStack(cdk.Stack):
             log_group=self.log_groups.log_group("SmokeTestsLogGroup", smoke_test_log_group_name(settings.stack_tag)),
             instance_type=settings.image_builder.instance_types[0],
             volume_size_gib=settings.image_builder.ebs_volume_size)
+        build = BuildEvent(self, "BuildEvent", props=props, timeout=cdk.Duration.minutes(machines.build_mins),
+                           pipeline_arn=self.image_builder.pipeline_arn, image_builder_topic=self.image_builder.topic,
+                           key=self.keys.orchestrator)
+        image_builder, ib = self.image_builder, settings.image_builder
         return [
-            BuildEvent(self, "BuildEvent", props=props, timeout=cdk.Duration.minutes(machines.build_mins),
-                       pipeline_arn=self.image_builder.pipeline_arn, image_builder_topic=self.image_builder.topic,
-                       key=self.keys.orchestrator),
+            build,
+            PatchEvent(self, "PatchEvent",
+                       props=dataclasses.replace(props, receiver_timeout=cdk.Duration.minutes(
+                           settings.lifecycle.patch_receiver_timeout_mins)),
+                       timeout=cdk.Duration.minutes(machines.patch_mins), build=build,
+                       deployment_pipeline_arn=image_builder.pipeline_arn,
+                       component_bucket=self.buckets.patch_components,
+                       instance_profile_name=image_builder.instance_profile.ref,
+                       instance_profile_arn=image_builder.instance_profile.attr_arn,
+                       instance_role=image_builder.instance_role, subnet_id=self.network.private_subnet.subnet_id,
+                       security_group_id=image_builder.security_group.security_group_id,
+                       topic_arn=image_builder.topic.topic_arn, instance_types=ib.instance_types,
+                       volume_size_gib=ib.ebs_volume_size, resource_tags=ib.extra_tags),
             SmokeTestsEvent(self, "SmokeTestsEvent", props=props,
                             timeout=cdk.Duration.minutes(machines.smoke_tests_mins), instances=self.test_instances,
                             callback_timeout=cdk.Duration.minutes(machines.smoke_tests_sqs_mins)),

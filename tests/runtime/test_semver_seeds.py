@@ -78,3 +78,40 @@ def test_a_writer_that_always_loses_the_race_gives_up_with_a_clear_error(cloud: 
 def test_a_malformed_default_seed_is_refused_at_construction() -> None:
     with pytest.raises(ValidationError, match="DEFAULT_SEMVER_SEED"):
         SemverSeeds("seeds", "one")
+
+
+# ------------------------------------------------------------------ patch versions
+
+def test_a_patch_gets_its_base_bumped_as_asked(seeds: SemverSeeds) -> None:
+    assert seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id="lc-a") == "1.1.0"
+    assert seeds.claim_patch_version("main", base="1.1.0", bump="PATCH", lifecycle_id="lc-a") == "1.1.1"
+
+
+def test_a_retried_patch_of_the_same_lifecycle_keeps_its_version(seeds: SemverSeeds) -> None:
+    first = seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id="lc-a")
+    assert seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id="lc-a") == first
+
+
+def test_a_version_another_lifecycle_holds_is_skipped(seeds: SemverSeeds) -> None:
+    assert seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id="lc-a") == "1.1.0"
+    assert seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id="lc-b") == "1.1.1"
+    assert seeds.claim_patch_version("feature-x", base="1.0.0", bump="MINOR", lifecycle_id="lc-c") == "1.1.0"
+
+
+def test_patch_claims_do_not_move_the_build_seed(seeds: SemverSeeds) -> None:
+    seeds.assign("main")
+    seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id="lc-a")
+    assert seeds.current_seed("main") == "2.0.0"
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
+def test_concurrent_patches_of_one_base_get_distinct_versions(seeds: SemverSeeds) -> None:
+    start = threading.Barrier(6)
+
+    def claim(index: int) -> str:
+        start.wait()
+        return seeds.claim_patch_version("main", base="1.0.0", bump="MINOR", lifecycle_id=f"lc-{index}")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        versions = list(pool.map(claim, range(6)))
+    assert sorted(versions) == ["1.1.0", "1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5"]

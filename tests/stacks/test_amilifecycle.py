@@ -35,6 +35,7 @@ EXPECTED_OUTPUTS = {
     "lifeCycleSmokeTestsStateMachineName",
     "lifeCycleVulnerabilityScansStateMachineName",
     "lifeCycleMarkForProductionStateMachineName",
+    "lifeCycleAmiPatchStateMachineName",
 }
 
 

@@ -223,14 +223,14 @@ def test_only_the_deployments_pipeline_can_be_started(stack, resources) -> None:
     assert "amilifecyclepipeline" in json.dumps(start["Resource"])
 
 
-def test_only_the_wait_the_listener_and_the_creation_receiver_answer_build_tokens(stack, resources) -> None:
+def test_only_the_wait_the_listener_and_the_receivers_answer_build_tokens(stack, resources) -> None:
     machine_ref = {"Ref": logical_id(stack, stack.build_event.state_machine)}
     answering = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy" and any(
         "states:SendTaskSuccess" in as_list(s["Action"]) and machine_ref in as_list(s["Resource"])
         for s in r["Properties"]["PolicyDocument"]["Statement"])]
     roles = {ref["Ref"] for policy in answering for ref in policy["Roles"]}
     functions = [stack.build_event.functions["BuildWaitFn"], stack.build_event.functions["ImageBuildNotificationFn"],
-                 stack.receivers.creation_receiver]
+                 stack.receivers.creation_receiver, stack.receivers.patch_receiver]
     assert roles == {logical_id(stack, function.role) for function in functions}
 
 

@@ -61,24 +61,25 @@ def test_an_event_served_twice_is_refused(stack):
         EventRegistry([build, build])
 
 
-@pytest.mark.parametrize("starter", ["api", "creation_receiver"])
+@pytest.mark.parametrize("starter", ["api", "creation_receiver", "patch_receiver"])
 def test_each_starter_knows_every_event_state_machine(stack, resources, starter):
-    function = stack.api.function if starter == "api" else stack.receivers.creation_receiver
+    function = stack.api.function if starter == "api" else getattr(stack.receivers, starter)
     expected = {str(name): {"Ref": logical_id(stack, event.state_machine)}
                 for event in stack.events for name in event.events}
     assert machine_map(stack, resources, function) == expected
 
 
-@pytest.mark.parametrize("starter", ["api", "creation_receiver"])
+@pytest.mark.parametrize("starter", ["api", "creation_receiver", "patch_receiver"])
 def test_each_starter_may_start_exactly_the_event_state_machines(stack, resources, starter):
-    function = stack.api.function if starter == "api" else stack.receivers.creation_receiver
+    function = stack.api.function if starter == "api" else getattr(stack.receivers, starter)
     starting = [s for s in statements_of(stack, resources, function) if "states:StartExecution" in as_list(s["Action"])]
     started = sorted(json.dumps(resource) for s in starting for resource in as_list(s["Resource"]))
     assert started == sorted(json.dumps({"Ref": logical_id(stack, event.state_machine)}) for event in stack.events)
 
 
 def test_no_other_function_may_start_an_event(stack, resources):
-    starters = {logical_id(stack, stack.api.function.role), logical_id(stack, stack.receivers.creation_receiver.role)}
+    starters = {logical_id(stack, stack.api.function.role), logical_id(stack, stack.receivers.creation_receiver.role),
+                logical_id(stack, stack.receivers.patch_receiver.role)}
     for resource in resources.values():
         if resource["Type"] != "AWS::IAM::Policy":
             continue

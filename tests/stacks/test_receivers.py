@@ -49,6 +49,7 @@ def event_source(stack, resources, function) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("function_name, queue_name", [("creation_receiver", "creation_receiver"),
+                                                       ("patch_receiver", "patch_receiver"),
                                                        ("error_receiver", "error_receiver")])
 def test_each_receiver_consumes_its_queue_in_batches_of_ten_with_partial_failures(stack, resources, function_name,
                                                                                   queue_name) -> None:
@@ -61,6 +62,7 @@ def test_each_receiver_consumes_its_queue_in_batches_of_ten_with_partial_failure
 
 
 @pytest.mark.parametrize("function_name, handler", [("creation_receiver", "receivers.creation_receiver"),
+                                                    ("patch_receiver", "receivers.patch_receiver"),
                                                     ("error_receiver", "receivers.error_receiver"),
                                                     ("notification_sink", "notification_sink.handle")])
 def test_each_function_runs_its_handler(stack, resources, function_name, handler) -> None:
@@ -69,13 +71,15 @@ def test_each_function_runs_its_handler(stack, resources, function_name, handler
 
 
 def test_receivers_finish_well_within_the_queue_visibility(stack, resources) -> None:
-    for function in (stack.receivers.creation_receiver, stack.receivers.error_receiver):
+    for function in (stack.receivers.creation_receiver, stack.receivers.patch_receiver,
+                     stack.receivers.error_receiver):
         assert resources[logical_id(stack, function)]["Properties"]["Timeout"] == \
             RECEIVER_FUNCTION_TIMEOUT.to_seconds() == 120
 
 
-def test_the_creation_receiver_may_tag_images_and_nothing_else_in_ec2(stack, resources) -> None:
-    statements = role_statements(stack, resources, stack.receivers.creation_receiver)
+@pytest.mark.parametrize("receiver", ["creation_receiver", "patch_receiver"])
+def test_each_result_receiver_may_tag_images_and_nothing_else_in_ec2(stack, resources, receiver) -> None:
+    statements = role_statements(stack, resources, getattr(stack.receivers, receiver))
     ec2 = [s for s in statements if any(a.startswith("ec2:") for a in as_list(s["Action"]))]
     (tagging,) = ec2
     assert as_list(tagging["Action"]) == ["ec2:CreateTags"]
@@ -87,15 +91,17 @@ def test_the_creation_receiver_assumes_no_role_without_distribution_accounts(set
     assert "sts:AssumeRole" not in actions(role_statements(stack, resources, stack.receivers.creation_receiver))
 
 
-def test_the_creation_receiver_writes_the_three_lifecycle_tables(stack, resources) -> None:
-    statements = role_statements(stack, resources, stack.receivers.creation_receiver)
+@pytest.mark.parametrize("receiver", ["creation_receiver", "patch_receiver"])
+def test_each_result_receiver_writes_the_three_lifecycle_tables(stack, resources, receiver) -> None:
+    statements = role_statements(stack, resources, getattr(stack.receivers, receiver))
     written = {json.dumps(s["Resource"]) for s in statements if "dynamodb:PutItem" in as_list(s["Action"])}
     for table in (stack.tables.state, stack.tables.semver_seed, stack.tables.lookup):
         assert any(logical_id(stack, table) in resource for resource in written)
 
 
-def test_the_creation_receiver_answers_the_tokens_of_the_event_state_machines_only(stack, resources) -> None:
-    statements = role_statements(stack, resources, stack.receivers.creation_receiver)
+@pytest.mark.parametrize("receiver", ["creation_receiver", "patch_receiver"])
+def test_each_result_receiver_answers_the_tokens_of_the_event_state_machines_only(stack, resources, receiver) -> None:
+    statements = role_statements(stack, resources, getattr(stack.receivers, receiver))
     answering = [s for s in statements if "states:SendTaskSuccess" in as_list(s["Action"])]
     machines = {json.dumps({"Ref": logical_id(stack, event.state_machine)}) for event in stack.events}
     answered = {json.dumps(resource) for s in answering for resource in as_list(s["Resource"])}

@@ -2,13 +2,15 @@
 
 import pytest
 
-from orchestrator.domain import records, rules
+from orchestrator.domain import records, revocation, rules
+from orchestrator.domain.events import patch_parent_ami
 from orchestrator.domain.errors import Conflict, ValidationError
 from orchestrator.domain.requests import parse_update_request
 from orchestrator.domain.results import EventError
 from orchestrator.domain.vocabulary import EventName as E, LifecycleType, Status
 
-from .domain_builders import (CREATION_EVENTS, LIFECYCLE_ID, NOW, PATCH_EVENTS, completed, fully_approved_record,
+from .domain_builders import (BUILT_AMI, CREATION_EVENTS, LIFECYCLE_ID, NOW, PATCH_EVENTS, PATCHED_AMI, completed,
+                              fully_approved_record,
                               later, new_record, patched_record, result, toggles, update_body)
 
 CREATION = LifecycleType.AMI_CREATION
@@ -294,8 +296,35 @@ def test_patch_may_start_on_a_fully_approved_lifecycle():
     rules.check_can_start(fully_approved_record(), E.PATCH_AMI)
 
 
-def test_a_new_patch_may_start_after_a_previous_patch_completed():
-    rules.check_can_start(patched_record(), E.PATCH_AMI)
+def test_a_new_patch_waits_until_the_patched_ami_is_approved_or_refused():
+    with pytest.raises(Conflict, match=r"awaits its approval .*MARK_FOR_PRODUCTION_PATCH NOT_STARTED"):
+        rules.check_can_start(patched_record(), E.PATCH_AMI)
+
+
+def test_a_new_patch_may_start_once_the_patched_ami_is_approved():
+    record = completed(patched_record(), "SMOKE_TESTS_AMI_PATCH", "VULNERABILITY_SCANS_AMI_PATCH",
+                       "MARK_FOR_PRODUCTION_PATCH", start=110)
+
+    rules.check_can_start(record, E.PATCH_AMI)
+    assert patch_parent_ami(record)["id"] == PATCHED_AMI
+
+
+def test_after_a_refused_patch_the_next_patch_starts_from_the_last_approved_ami():
+    refusal = result(E.MARK_FOR_PRODUCTION_PATCH, Status.FAILED, minutes=110,
+                     properties={"approval_status": "NOT_APPROVED"})
+    record = records.record_event_result(patched_record(), refusal, later(110))
+
+    rules.check_can_start(record, E.PATCH_AMI)
+    assert patch_parent_ami(record)["id"] == BUILT_AMI
+
+
+def test_no_patch_starts_when_every_approved_ami_is_revoked():
+    record = fully_approved_record()
+    target = revocation.revocation_target(record, None)
+    record = revocation.record_revocation(record, target, "CVE in the base image", later(60))
+
+    with pytest.raises(Conflict, match="every AMI of this lifecycle approved for production is revoked"):
+        rules.check_can_start(record, E.PATCH_AMI)
 
 
 def test_patch_events_are_checked_against_the_current_patch():

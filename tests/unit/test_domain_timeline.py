@@ -106,7 +106,8 @@ def test_patched_lifecycle_is_ahead_of_an_older_stack_tag_version():
 
 
 def test_while_a_new_patch_runs_other_patch_panels_show_not_started():
-    record = completed(patched_record(), "SMOKE_TESTS_AMI_PATCH", start=110)
+    record = completed(patched_record(), "SMOKE_TESTS_AMI_PATCH", "VULNERABILITY_SCANS_AMI_PATCH",
+                       "MARK_FOR_PRODUCTION_PATCH", start=110)
     record = records.mark_event_in_progress(record, E.PATCH_AMI, later(150), description="patch")
 
     assert statuses(t.build_timeline(record, PATCH, stack_tag_semver="1.0.0")) == [
@@ -141,3 +142,36 @@ def test_refused_approval_panel_shows_failed():
 
 def test_page_refreshes_every_20_seconds():
     assert t.build_timeline(fully_approved_record(), CREATION, stack_tag_semver="1.0.0").refresh_seconds == 20
+
+
+# ------------------------------------------------------------------ ancestry
+
+def test_the_patch_timeline_lists_the_built_ami_then_each_patch_oldest_first():
+    from orchestrator.domain.requests import parse_patch_request
+    from .domain_builders import BUILT_AMI, PATCHED_AMI, SECOND_PATCHED_AMI, patch_body, patch_result
+
+    record = completed(patched_record(), "SMOKE_TESTS_AMI_PATCH", start=110)
+    record = records.apply_patch_request(record, parse_patch_request(patch_body()), later(150))
+    record = records.record_event_result(record, patch_result(semver="1.1.1", image=SECOND_PATCHED_AMI, minutes=200),
+                                         later(200))
+
+    view = t.build_timeline(record, LifecycleType.AMI_PATCH, stack_tag_semver="1.1.1")
+
+    links = [(link.produced_by, link.ami_id, link.ami_semver, link.current) for link in view.ancestry]
+    assert links == [("BUILD_AMI", BUILT_AMI, "1.0.0", False), ("PATCH_AMI", PATCHED_AMI, "1.1.0", False),
+                     ("PATCH_AMI", SECOND_PATCHED_AMI, "1.1.1", True)]
+    assert view.ancestry[1].events == (("PATCH_AMI", "COMPLETED"), ("SMOKE_TESTS_AMI_PATCH", "COMPLETED"))
+
+
+def test_the_creation_timeline_has_no_ancestry_section():
+    assert t.build_timeline(patched_record(), LifecycleType.AMI_CREATION, stack_tag_semver="1.0.0").ancestry == ()
+
+
+def test_the_rendered_patch_timeline_shows_the_ancestry():
+    from orchestrator.rendering import render_timeline
+    from .domain_builders import BUILT_AMI, PATCHED_AMI
+
+    page = render_timeline(t.build_timeline(patched_record(), LifecycleType.AMI_PATCH, stack_tag_semver="1.1.0"))
+
+    section = page[page.index('id="ancestry-title"'):]
+    assert BUILT_AMI in section and PATCHED_AMI in section and "1.1.0" in section

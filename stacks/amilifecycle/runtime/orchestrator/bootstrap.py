@@ -81,6 +81,16 @@ class Container:
         return ImageBuilder()
 
     @cached_property
+    def patch_builder(self):
+        from .adapters.patch_builder import PatchBuilder
+        return PatchBuilder()
+
+    @cached_property
+    def components(self):
+        from .adapters.components import ComponentDocuments
+        return ComponentDocuments()
+
+    @cached_property
     def build_waits(self):
         from .adapters.build_waits import BuildWaits
         return BuildWaits(self.config.build_waits_table_name)
@@ -159,6 +169,12 @@ class Container:
         return RevocationService(repository=self.repository, notifier=self.notifier, channel=self.production_channel,
                                  lookup=self.lookup, tagger=self.tagger, deprecations=self.deprecations,
                                  clock=self.clock)
+
+    @cached_property
+    def patches(self):
+        from .service.patches import PatchService
+        return PatchService(config=self.config, repository=self.repository, notifier=self.notifier,
+                            events=self.events, components=self.components, clock=self.clock)
 
     @cached_property
     def results(self):

@@ -55,6 +55,9 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "PRODUCTION_CHANNEL_TABLE_NAME": "the table of production channels (approved releases per stack tag and product)",
     "OPERATIONS_TOPIC_ARN": "the topic of the reconciler's and garbage collector's reports",
     "TEST_INSTANCE_MAX_RUNTIME_HOURS": "hours after which a test instance is terminated by the garbage collector",
+    "PATCH_INFRASTRUCTURE_JSON": "where patch builds run: instance profile, types, subnet, security groups, "
+                                 "Image Builder topic, volume size, resource tags (JSON object)",
+    "PATCH_COMPONENT_BUCKET": "the bucket patch component documents are uploaded to",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)
@@ -134,6 +137,8 @@ class RuntimeConfig:
     imagebuilder_pipeline_arn = property(lambda self: self.require("IMAGEBUILDER_PIPELINE_ARN"))
     event_log_group_name = property(lambda self: self.require("EVENT_LOG_GROUP_NAME"))
     build_waits_table_name = property(lambda self: self.require("BUILD_WAITS_TABLE_NAME"))
+    patch_infrastructure_json = property(lambda self: self.require("PATCH_INFRASTRUCTURE_JSON"))
+    patch_component_bucket = property(lambda self: self.require("PATCH_COMPONENT_BUCKET"))
 
     @property
     def state_machine_max_wait(self) -> timedelta:

@@ -19,12 +19,15 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from ..domain.timestamps import iso_utc
-from ..domain.versioning import assign_build_version, parse_version
+from ..domain.versioning import assign_build_version, parse_version, patch_version_candidates
+from ..domain.vocabulary import SemverBump
 from . import aws
 
 PARTITION_KEY = "stack_tag"
 SEED_ATTRIBUTE = "ami_semver"
 DEFAULT_MAX_ATTEMPTS = 25
+# Claims of patch versions live in the seed table beside the seeds, under ``<stack tag>#<version>``.
+CLAIM_SEPARATOR = "#"
 
 
 class SeedContention(RuntimeError):
@@ -91,6 +94,41 @@ class SemverSeeds:
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#seed": SEED_ATTRIBUTE},
                 ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------ patch versions
+
+    def claim_patch_version(self, stack_tag: str, *, base: str, bump: SemverBump, lifecycle_id: str) -> str:
+        """The version of a patched AMI of ``lifecycle_id``: ``base`` bumped, never one another lifecycle of
+        ``stack_tag`` holds.
+
+        Each version is claimed with a conditional write (``<stack tag>#<version>``
+        absent, or already this lifecycle's: a retried delivery gets the same
+        version). A version another lifecycle claimed first is skipped to the
+        next PATCH up.
+        """
+        if not stack_tag:
+            raise ValueError("stack_tag must be a non-empty string")
+        for version in patch_version_candidates(base, bump):
+            if self._claim(stack_tag, version, lifecycle_id):
+                return version
+        raise SeedContention(f"no free patch version above {base} for stack tag {stack_tag!r}")
+
+    def _claim(self, stack_tag: str, version: str, lifecycle_id: str) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={PARTITION_KEY: {"S": f"{stack_tag}{CLAIM_SEPARATOR}{version}"},
+                      "lifecycle_id": {"S": lifecycle_id}, SEED_ATTRIBUTE: {"S": version},
+                      "last_modified": {"S": iso_utc(datetime.now(timezone.utc))}},
+                ConditionExpression="attribute_not_exists(#key) OR lifecycle_id = :mine",
+                ExpressionAttributeNames={"#key": PARTITION_KEY},
+                ExpressionAttributeValues={":mine": {"S": lifecycle_id}},
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -137,6 +137,23 @@ def build_ami_result(image: Any, *, lifecycle_id: str, product_ver: str, product
     The semantic version is not part of it: the creation receiver assigns
     it when it records the result, so two builds can never share one.
     """
+    properties = image_properties(image, task=BUILD_TASK)
+    attributes = {"product_ver": product_ver, "product_name": product_name, "commit_ref": commit_ref}
+    for name, value in attributes.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(f"{name}: expected a non-empty string, got {describe_value(value)}", field=name)
+    return EventResult(
+        lifecycle_id=parse_lifecycle_id(lifecycle_id),
+        name=EventName.BUILD_AMI,
+        status=Status.COMPLETED,
+        status_date=iso_utc(now),
+        properties=properties,
+        attributes=attributes,
+    )
+
+
+def image_properties(image: Any, *, task: str) -> dict[str, Any]:
+    """The result properties of an AVAILABLE image (a build's or a patch's): its AMIs, recipe and pipeline."""
     outcome = build_outcome(image)
     if not outcome.succeeded:
         raise ValidationError(
@@ -150,7 +167,7 @@ def build_ami_result(image: Any, *, lifecycle_id: str, product_ver: str, product
             field="outputResources.amis")
     recipe = _mapping(document.get("imageRecipe"))
     properties: dict[str, Any] = {
-        "task": BUILD_TASK,
+        "task": task,
         "ami_details": amis,
         "imagebuilder_image_arn": outcome.image_build_version_arn,
         "imagebuilder_image_name": document.get("name"),
@@ -163,18 +180,7 @@ def build_ami_result(image: Any, *, lifecycle_id: str, product_ver: str, product
         "imagebuilder_source_pipeline_name": document.get("sourcePipelineName"),
         "imagebuilder_pipeline_arn": document.get("sourcePipelineArn"),
     }
-    attributes = {"product_ver": product_ver, "product_name": product_name, "commit_ref": commit_ref}
-    for name, value in attributes.items():
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"{name}: expected a non-empty string, got {describe_value(value)}", field=name)
-    return EventResult(
-        lifecycle_id=parse_lifecycle_id(lifecycle_id),
-        name=EventName.BUILD_AMI,
-        status=Status.COMPLETED,
-        status_date=iso_utc(now),
-        properties={key: value for key, value in properties.items() if value not in (None, "", [])},
-        attributes=attributes,
-    )
+    return {key: value for key, value in properties.items() if value not in (None, "", [])}
 
 
 def result_message(result: EventResult) -> dict[str, Any]:

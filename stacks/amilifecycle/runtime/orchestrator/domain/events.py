@@ -24,8 +24,9 @@ from typing import Any, Mapping
 
 from .errors import Conflict
 from .history import Record, primary_ami
+from .revocation import patch_base
 from .sequences import first_event
-from .vocabulary import EventName, lifecycle_type_of
+from .vocabulary import EventName, LifecycleType, lifecycle_type_of
 
 ATTEMPTS_FIELD = "event_attempts"
 
@@ -56,6 +57,19 @@ def event_ami(record: Record, event: EventName) -> dict[str, Any]:
     ami = primary_ami(record, lifecycle_type)
     if not ami or not ami.get("image"):
         raise Conflict(f"{event} cannot start: the lifecycle has no {first_event(lifecycle_type)} AMI yet")
+    return _summary(ami)
+
+
+def patch_parent_ami(record: Record) -> dict[str, Any]:
+    """The AMI a new patch starts from: the newest AMI approved for production and not revoked."""
+    ami = patch_base(record)
+    if not ami or not ami.get("image"):
+        raise Conflict(f"{EventName.PATCH_AMI} cannot start: the lifecycle has no AMI approved for production "
+                       f"that is not revoked")
+    return _summary(ami)
+
+
+def _summary(ami: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(ami["image"]),
         "name": str(ami.get("name") or ""),

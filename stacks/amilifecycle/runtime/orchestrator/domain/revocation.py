@@ -83,6 +83,15 @@ def ami_chain(record: Record) -> list[dict[str, Any]]:
     return chain
 
 
+def patch_base(record: Record) -> dict[str, Any] | None:
+    """The AMI a new patch starts from: the newest AMI of the chain approved for production and not
+    revoked (``ami_details`` entry), or ``None`` when there is none."""
+    for item in reversed(ami_chain(record)):
+        if item["approved"] and revocation_of(record, str(item["ami"].get("image"))) is None:
+            return dict(item["ami"])
+    return None
+
+
 def revocations(record: Record) -> list[dict[str, Any]]:
     return [dict(item) for item in record.get(REVOCATIONS_FIELD) or []]
 

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import Conflict, ValidationError, describe_value
 from .history import Record, enabled_events, event_in_progress, event_status, is_running
+from .revocation import patch_base
 from .sequences import auto_triggered_events, first_event, predecessors, requestable_events
 from .vocabulary import (EventName, LifecycleType, Status, cli_events_for, event_for_cli, lifecycle_type_of,
                          parse_cli_event, parse_event_name)
@@ -242,12 +243,27 @@ def check_approval_prerequisites(record: Record, event: EventName) -> None:
 
 
 def check_patching_prerequisites(record: Record) -> None:
-    """A patch starts only from an AMI that was approved for production (which needed its enabled events)."""
+    """A patch starts only from an AMI approved for production and not revoked.
+
+    The creation must be approved. A patched AMI whose approval is still
+    undecided must be approved or refused first (a patch never starts from an
+    AMI nobody judged); after a refusal or a failed patch, the next patch starts
+    from the newest approved AMI that is not revoked.
+    """
     status = event_status(record, EventName.MARK_FOR_PRODUCTION_CREATE)
     if status is not Status.COMPLETED:
         raise Conflict(
             f"{EventName.PATCH_AMI} cannot start: the lifecycle's AMI must first be approved for production; "
             f"not completed: {EventName.MARK_FOR_PRODUCTION_CREATE} ({status})")
+    patched = event_status(record, EventName.PATCH_AMI)
+    approval = event_status(record, EventName.MARK_FOR_PRODUCTION_PATCH)
+    if patched is Status.COMPLETED and approval not in (Status.COMPLETED, Status.FAILED):
+        raise Conflict(
+            f"{EventName.PATCH_AMI} cannot start: the latest patched AMI awaits its approval for production "
+            f"({EventName.MARK_FOR_PRODUCTION_PATCH} {approval}); approve or refuse it first (AMI_APPROVAL_PATCH)")
+    if patch_base(record) is None:
+        raise Conflict(
+            f"{EventName.PATCH_AMI} cannot start: every AMI of this lifecycle approved for production is revoked")
 
 
 def check_can_start(record: Record, event: EventName) -> None:

@@ -6,11 +6,12 @@ and already phrased, so the template only lays it out and escapes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Mapping
 
-from .history import (Record, event_entry, event_in_progress, events_of, lifecycle_semver, phase_ami_entry)
+from .history import (Record, ami_details, current_patch, event_entry, event_in_progress, events_of,
+                      historical_patches, lifecycle_semver, phase_ami_entry)
 from .redaction import redact
 from .sequences import first_event, sequence_for
 from .versioning import compare_versions
@@ -79,12 +80,52 @@ class TimelineHeader:
 
 
 @dataclass(frozen=True)
+class AncestryLink:
+    """One AMI of the lifecycle's line, oldest first: the built AMI, then each patched one."""
+
+    produced_by: str
+    ami_id: str
+    ami_semver: str | None
+    status_date: str | None
+    change_description: str | None = None
+    events: tuple[tuple[str, str], ...] = ()
+    current: bool = False
+
+
+@dataclass(frozen=True)
 class TimelineView:
     lifecycle_type: LifecycleType
     page_title: str
     header: TimelineHeader
     panels: tuple[TimelinePanel, ...]
     refresh_seconds: int = REFRESH_SECONDS
+    ancestry: tuple[AncestryLink, ...] = ()
+
+
+def ancestry_links(record: Record) -> tuple[AncestryLink, ...]:
+    """The built AMI and every completed patch (earlier ones, then the current), with each patch's events."""
+    links: list[AncestryLink] = []
+    built = phase_ami_entry(record, LifecycleType.AMI_CREATION)
+    if built and ami_details(built):
+        ami = ami_details(built)[0]
+        links.append(AncestryLink(produced_by=str(EventName.BUILD_AMI), ami_id=str(ami.get("image")),
+                                  ami_semver=ami.get("ami_semver"), status_date=built.get("status_date")))
+    cycles = historical_patches(record) + ([current_patch(record)] if current_patch(record) else [])
+    for cycle in cycles:
+        events = cycle.get("events") or []
+        patch = next((e for e in events if e.get("name") == EventName.PATCH_AMI
+                      and e.get("status") == Status.COMPLETED and ami_details(e)), None)
+        if patch is None:
+            continue
+        ami = ami_details(patch)[0]
+        links.append(AncestryLink(
+            produced_by=str(EventName.PATCH_AMI), ami_id=str(ami.get("image")), ami_semver=ami.get("ami_semver"),
+            status_date=patch.get("status_date"),
+            change_description=(patch.get("properties") or {}).get("patch_change_description"),
+            events=tuple((str(e.get("name")), str(e.get("status"))) for e in events)))
+    if links:
+        links[-1] = replace(links[-1], current=True)
+    return tuple(links)
 
 
 def _phase_label(lifecycle_type: LifecycleType) -> str:
@@ -175,4 +216,5 @@ def build_timeline(record: Record, lifecycle_type: LifecycleType, *, stack_tag_s
         page_title=f"{_phase_label(lifecycle_type)} Timeline - {record.get('lifecycle_id')}",
         header=header,
         panels=tuple(_panel(record, event, lifecycle_type) for event in sequence_for(lifecycle_type)),
+        ancestry=ancestry_links(record) if lifecycle_type is LifecycleType.AMI_PATCH else (),
     )

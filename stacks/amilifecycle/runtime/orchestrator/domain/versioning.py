@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import semver
 
@@ -83,6 +83,18 @@ def bump_version(base: str, bump: SemverBump) -> str:
     version = parse_version(base, field="base version")
     bumped = version.bump_minor() if SemverBump(bump) is SemverBump.MINOR else version.bump_patch()
     return str(parse_version(str(bumped)))
+
+
+def patch_version_candidates(base: str, bump: SemverBump, *, limit: int = 100) -> Iterator[str]:
+    """The versions a patch of an AMI of version ``base`` may get, in order of preference.
+
+    First ``base`` bumped as asked; when another lifecycle of the stack tag
+    already holds it, the next PATCH up, and so on (at most ``limit``).
+    """
+    version = bump_version(base, bump)
+    for _ in range(limit):
+        yield version
+        version = bump_version(version, SemverBump.PATCH)
 
 
 def compare_versions(left: str, right: str) -> int:

@@ -127,6 +127,14 @@ def update_lifecycle(app: Application, request: Request) -> Response:
     return json_response(200, app.lifecycles.update_lifecycle(request.json_body()))
 
 
+def create_patch(app: Application, request: Request) -> Response:
+    return json_response(200, app.patches.create_patch(request.json_body()))
+
+
+def update_patch(app: Application, request: Request) -> Response:
+    return json_response(200, app.patches.update_patch(request.json_body()))
+
+
 def list_statuses(app: Application, request: Request) -> Response:
     items, next_token = app.lifecycles.list_statuses(request.query)
     page: dict[str, Any] = {"items": [_with_timeline_links(item, request) for item in items]}
@@ -172,8 +180,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType({
     "certify_ami_lifecycle": not_available_yet("QA certification"),
     "approve_ami_lifecycle": approve,
     "get_ami_creation_timeline": get_timeline,
-    "create_ami_patch": not_available_yet("patching an AMI"),
-    "update_ami_patch": not_available_yet("updating a patch"),
+    "create_ami_patch": create_patch,
+    "update_ami_patch": update_patch,
     "list_ami_patch_lifecycle_statuses": list_statuses,
     "get_ami_patch_lifecycle_status": get_status,
     "get_ami_patch_timeline": get_timeline,

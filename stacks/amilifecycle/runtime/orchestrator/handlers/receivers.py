@@ -9,7 +9,7 @@ from a producer that still puts keys in it.
 
 Message formats (docs/events.md):
 
-* creation receiver: ``{"task_token": "...", "task_details": {"value": <result>}}``;
+* creation and patch receivers: ``{"task_token": "...", "task_details": {"value": <result>}}``;
   ``task_token`` is optional (results sent without a waiting state
   machine), and a bare ``<result>`` is accepted too;
 * error receiver: ``{lifecycle_id, name, status, status_date, execution_arn,
@@ -101,6 +101,15 @@ def _record_error(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 def creation_receiver(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """SQS batch of the creation receiver queue -> ``{"batchItemFailures": [...]}``."""
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=dict(event), record_handler=_record_result, processor=processor,
+                                         context=context))
+
+
+@logger.inject_lambda_context
+def patch_receiver(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """SQS batch of the patch receiver queue -> ``{"batchItemFailures": [...]}`` (results of patch events,
+    recorded as the creation receiver records creation results)."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(process_partial_response(event=dict(event), record_handler=_record_result, processor=processor,
                                          context=context))

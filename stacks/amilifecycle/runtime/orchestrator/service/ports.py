@@ -91,3 +91,10 @@ class ReportPublisher(Protocol):
 
     def publish(self, subject: str, report: Mapping[str, Any]) -> str:
         """Publish one report; returns the message id."""
+
+
+class ComponentReader(Protocol):
+    """Patch component documents in S3 (``adapters/components.py``)."""
+
+    def read(self, url: str) -> bytes:
+        """The document's bytes; ``ValidationError`` naming the URL when there is no such object."""

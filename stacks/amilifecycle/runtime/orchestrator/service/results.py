@@ -6,6 +6,9 @@ A result (creation receiver) is recorded in this order:
    such as keys older producers put in messages);
 2. for a completed BUILD_AMI, take the stack tag's next semantic version
    from the seed table (atomic: concurrent builds get distinct versions);
+   for a completed PATCH_AMI (patch receiver), bump the lifecycle's newest
+   version MINOR or PATCH and claim it in the seed table (conditional: a
+   version another lifecycle of the stack tag holds is skipped);
 3. merge it into the lifecycle record with an optimistic-concurrency write
    (re-applied after a lost race). This is the commit point;
 4. notify the owners (right after the commit, so that a later step failing
@@ -39,10 +42,11 @@ from aws_lambda_powertools import Logger
 from ..adapters.ami_tags import AmiTagger
 from ..adapters.lookup_repository import LookupRepository
 from ..adapters.semver_seeds import SemverSeeds
-from ..domain.errors import DomainError, ValidationError
-from ..domain.history import ami_details, event_in_progress, phase_ami_entry
+from ..domain.errors import Conflict, DomainError, ValidationError
+from ..domain.history import ami_details, event_in_progress, lifecycle_semver, phase_ami_entry
 from ..domain.lookup import amis_for_result
 from ..domain.notifications import NotificationMessage, error_notification, event_notification
+from ..domain.patches import bump_of
 from ..domain.records import record_event_error, record_event_result, result_already_recorded
 from ..domain.results import EventError, EventResult, parse_event_result
 from ..domain.sequences import first_event
@@ -136,6 +140,9 @@ class ResultService:
             if result.name is EventName.BUILD_AMI and result.status is Status.COMPLETED:
                 _require_amis(result)
                 result = result.with_ami_semver(self.seeds.assign(str(record["stack_tag"])))
+            elif result.name is EventName.PATCH_AMI and result.status is Status.COMPLETED:
+                _require_amis(result)
+                result = result.with_ami_semver(self._patch_version(record, result))
             outcome: dict[str, bool] = {}
 
             def merge(current: Record) -> Record:
@@ -144,8 +151,8 @@ class ResultService:
 
             record = self.repository.update(result.lifecycle_id, merge, current=record)
             duplicate = outcome.get("duplicate", False)
+        result = _as_recorded(record, result)
         if duplicate:
-            result = _as_recorded(record, result)
             logger.info("result already recorded", extra={"lifecycle_id": result.lifecycle_id,
                                                           "event": str(result.name)})
         else:
@@ -155,6 +162,16 @@ class ResultService:
                                              event=result.to_item()), record)
         tagged = self._update_amis(record, result)
         return RecordedResult(result=result, record=record, duplicate=duplicate, tagged_amis=tagged)
+
+    def _patch_version(self, record: Record, result: EventResult) -> str:
+        """The patched AMI's version: the lifecycle's newest AMI's version bumped as asked, claimed so that
+        no other lifecycle of the stack tag ever holds it."""
+        base = lifecycle_semver(record)
+        if base is None:
+            raise Conflict(f"{result.name} result for lifecycle {result.lifecycle_id}, whose AMI has no version yet",
+                           field="lifecycle_id")
+        return self.seeds.claim_patch_version(str(record["stack_tag"]), base=base, bump=bump_of(result, record),
+                                              lifecycle_id=result.lifecycle_id)
 
     def _update_amis(self, record: Record, result: EventResult) -> tuple[str, ...]:
         """Lookup entries (this account's AMIs) and tags (every reachable copy) of the result's AMIs."""
@@ -240,9 +257,13 @@ def _require_amis(result: EventResult) -> None:
 
 
 def _as_recorded(record: Mapping[str, Any], result: EventResult) -> EventResult:
-    """``result`` as the record holds it: a build or patch result with the version it was given."""
-    if result.name is not first_event(result.lifecycle_type):
+    """``result`` as the record holds it: a build or patch result with the version it was given (and, for a
+    patch, the ancestry the record added)."""
+    if result.name is not first_event(result.lifecycle_type) or result.status is not Status.COMPLETED:
         return result
-    amis = ami_details(phase_ami_entry(record, result.lifecycle_type))
+    entry = phase_ami_entry(record, result.lifecycle_type) or {}
+    amis = ami_details(entry)
     version = amis[0].get("ami_semver") if amis else None
-    return result.with_ami_semver(str(version)) if version else result
+    recorded = result.with_ami_semver(str(version)) if version else result
+    ancestry = (entry.get("properties") or {}).get("ami_ancestry")
+    return recorded.with_properties(ami_ancestry=ancestry) if ancestry else recorded
