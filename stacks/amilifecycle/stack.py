@@ -13,9 +13,10 @@ from constructs import Construct
 
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
-from stacks.amilifecycle.api_keys import ApiKeySecrets
+from stacks.amilifecycle.api_keys import ApiKeySecrets, api_key_secret_name
 from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, SmokeTestsEvent, TestInstances,
                                         VulnerabilityScansEvent)
+from stacks.amilifecycle.events.qa_certification import QaCertificationEvent
 from stacks.amilifecycle.events.test_instances import smoke_test_log_group_name
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
@@ -86,6 +87,12 @@ class AmiLifecycleStack(cdk.Stack):
         for starter in (self.api.function, self.receivers.creation_receiver):
             self.events.grant_start(starter)
         self.events.grant_task_response(self.receivers.creation_receiver)
+        # The QA request's notification names the certify URL; the API records verdicts and hands them to
+        # the creation receiver, which updates the AMI's lookup entry and tags.
+        self.events.by_event(EventName.QA_CERTIFICATION_REQUEST).record_api_url(self.api.url)
+        self.messaging.creation_receiver.queue.grant_send_messages(self.api.function)
+        self.api.function.add_environment("CREATION_RECEIVER_QUEUE_URL",
+                                          self.messaging.creation_receiver.queue.queue_url)
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _events(self) -> list:
@@ -117,6 +124,14 @@ class AmiLifecycleStack(cdk.Stack):
                                     instances=self.test_instances, key=self.keys.orchestrator,
                                     findings_bucket=self.buckets.inspector_findings, findings_key=self.keys.findings,
                                     severity_gate=settings.lifecycle.severity_gate),
+            QaCertificationEvent(self, "QaCertificationEvent", props=props,
+                                 timeout=cdk.Duration.minutes(machines.qa_certification_mins),
+                                 export_bucket=self.vmdk_export.bucket, vmimport_role=self.vmdk_export.vmimport_role,
+                                 qa_topic=self.messaging.qa_notifications, topic_key=self.keys.orchestrator,
+                                 link_expiry_secs=settings.lifecycle.export_link_expiry_secs,
+                                 qa_key_secret_name=api_key_secret_name(
+                                     settings.stack_tag,
+                                     settings.lifecycle.api.all_key_names["ami_creation_qa_certification_secret_name"])),
         ]
 
     def _outputs(self) -> list[Output]:

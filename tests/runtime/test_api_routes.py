@@ -16,7 +16,6 @@ from .conftest import REGION, STACK_TAG, api_event, call, create_body
 
 LIFECYCLE_ID = "3f0c2a56-8a47-4c1e-9d5b-2f4e8c7a1b90"
 NOT_YET = [
-    ("POST", "/ami-creation/lifecycles/{lifecycle-id}/certify", "ami_creation_qa_certification_secret_name"),
     ("POST", "/ami-creation/lifecycles/{lifecycle-id}/approve", "ami_creation_mark_for_production_secret_name"),
     ("POST", "/ami-patch/lifecycles", "ami_patch_post_secret_name"),
     ("PUT", "/ami-patch/lifecycles", "ami_patch_put_secret_name"),

@@ -33,6 +33,7 @@ EXPECTED_OUTPUTS = {
     "lifeCycleAmiBuildStateMachineName",
     "lifeCycleSmokeTestsStateMachineName",
     "lifeCycleVulnerabilityScansStateMachineName",
+    "lifeCycleQACertificationStateMachineName",
 }
 
 

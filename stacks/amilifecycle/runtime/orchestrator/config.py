@@ -51,6 +51,13 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "FINDINGS_BUCKET_NAME": "the bucket of findings reports and SBOMs",
     "FINDINGS_KEY_ARN": "the KMS key of findings reports and SBOMs",
     "VULNERABILITY_GATE": "the deployment's severity gate (e.g. CRITICAL=0,HIGH=5)",
+    "EXPORT_BUCKET_NAME": "the bucket VM Import/Export writes exported disks to",
+    "VMIMPORT_ROLE_NAME": "the VM Import/Export service role (ExportImage takes its name)",
+    "EXPORT_LINK_EXPIRY_SECS": "how long a presigned link to an exported disk stays valid (seconds)",
+    "QA_TOPIC_ARN": "the topic of QA certification requests",
+    "QA_KEY_SECRET_NAME": "the Secrets Manager name of the QA certification key (named, never read)",
+    "API_URL_PARAMETER_NAME": "the SSM parameter holding the API's base URL",
+    "CREATION_RECEIVER_QUEUE_URL": "the creation receiver queue (verdicts recorded by the API are applied to AMIs there)",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)

@@ -147,6 +147,11 @@ def get_timeline(app: Application, request: Request) -> Response:
     return page_response(render_timeline(view))
 
 
+def certify_lifecycle(app: Application, request: Request) -> Response:
+    return json_response(200, app.certifications.certify(request.json_body(),
+                                                         request.path_parameters.get("lifecycle-id")))
+
+
 def not_available_yet(capability: str) -> Action:
     """The action of an operation whose capability is not deployed yet: 501, naming it and the route."""
     def refuse(_app: Application, request: Request) -> Response:
@@ -160,7 +165,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType({
     "update_ami_lifecycle": update_lifecycle,
     "list_ami_creation_lifecycle_statuses": list_statuses,
     "get_ami_creation_lifecycle_status": get_status,
-    "certify_ami_lifecycle": not_available_yet("QA certification"),
+    "certify_ami_lifecycle": certify_lifecycle,
     "approve_ami_lifecycle": not_available_yet("approval for production"),
     "get_ami_creation_timeline": get_timeline,
     "create_ami_patch": not_available_yet("patching an AMI"),
