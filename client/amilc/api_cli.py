@@ -46,6 +46,8 @@ from .runner import Options, Runner
               help="Source revision the AMI is built or patched from (default: git HEAD of the current directory).")
 @click.option("--certificationStatus", "certification_status", type=Choice(CertificationStatus),
               help="QA verdict (AMI_QA_CERTIFICATION).")
+@click.option("--reason", "reason", help="AMI_QA_CERTIFICATION: why (kept as properties.reason; the failure reason "
+                                         "of a FAILED verdict).")
 @click.option("--approvalStatusAmiCreation", "approval_status_creation",
               type=Choice([*ApprovalStatus, "FAILED"]), help="Approval verdict (AMI_APPROVAL_CREATE).")
 @click.option("--approvalStatusAmiPatch", "approval_status_patch",

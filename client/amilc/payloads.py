@@ -38,6 +38,7 @@ class OperationInput:
     product_name: str | None = None
     commit_ref: str | None = None
     certification_status: str | None = None
+    reason: str | None = None
     approval_status_creation: str | None = None
     approval_status_patch: str | None = None
     patch_component: str | None = None
@@ -172,7 +173,10 @@ def build_body(op: Operation, given: OperationInput) -> dict[str, Any] | None:
                          lambda: parse_certification_status(given.certification_status))
         body = {"lifecycle_id": lifecycle_id(given.lifecycle_id or ""), "stack_tag": stack_tag(given.stack_tag or ""),
                 "certification_status": str(status)}
-        return _with_properties(body, given)
+        body = _with_properties(body, given)
+        if given.reason:
+            body.setdefault("properties", {})["reason"] = text("reason", given.reason, 2048)
+        return body
     if op.kind is Kind.APPROVE:
         name = op.approval_param
         raw = getattr(given, name)

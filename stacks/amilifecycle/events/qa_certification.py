@@ -37,6 +37,12 @@ from stacks.vocabulary import EventName
 EVENT_FAILED = "QaCertificationRequestFailed"
 
 
+def export_wait_budget(timeout: cdk.Duration) -> cdk.Duration:
+    """How long the export may take: four fifths of the event's timeout, so a hung export is cancelled and
+    reported as the event's error while the execution still runs."""
+    return cdk.Duration.seconds(max(60, int(timeout.to_seconds() * 4 // 5)))
+
+
 def api_url_parameter_name(stack_tag: str) -> str:
     """The SSM parameter holding the API's base URL (read by name: the API depends on the event machines,
     so the step cannot reference the API itself)."""
@@ -95,5 +101,5 @@ class QaCertificationEvent(LifecycleEvent):
         })
         notify.next(self.send_result("$.result"))
         return self.export.chain(self, self.invoke, ami_id="$.ami.id", export_scope="$.lifecycle_id",
-                                 description="AMI lifecycle QA certification request", on_failure=self.report_error,
-                                 then=notify)
+                                 description="AMI lifecycle QA certification request",
+                                 max_wait=export_wait_budget(self.timeout), on_failure=self.report_error, then=notify)

@@ -15,7 +15,9 @@ passed explicitly, and builds the states that use them
    export.
 3. *Wait for the export* / *Check the export* (``vmdk_export.check_export``):
    the wait doubles from 60 s to at most 10 minutes (``SecondsPath`` from
-   the check), so an hour-long export costs about ten transitions.
+   the check), so an hour-long export costs about ten transitions; an
+   export still running when the waits add up to the caller's ``max_wait``
+   is cancelled and reported (``VmdkExportTimedOut``).
    ``completed`` goes on; ``deleting``/``deleted`` (a failed or cancelled
    export) go to *Export failed*, which hands ``VmdkExportFailed`` with AWS's
    ``StatusMessage`` to the state machine's failure handling at once.
@@ -83,6 +85,8 @@ class VmdkExportSteps(Construct):
         self.vmimport_role.grant_pass_role(self.start_export)
         self.check_export.add_to_role_policy(iam.PolicyStatement(
             sid="ReadExports", actions=["ec2:DescribeExportImageTasks"], resources=["*"]))
+        self.check_export.add_to_role_policy(iam.PolicyStatement(
+            sid="CancelExportsOutOfTime", actions=["ec2:CancelExportTask"], resources=[tasks]))
 
     @property
     def functions(self) -> tuple[lambda_.Function, ...]:
@@ -96,13 +100,14 @@ class VmdkExportSteps(Construct):
         function.add_environment("EXPORT_LINK_EXPIRY_SECS", str(expiry_secs))
 
     def chain(self, scope: Construct, invoke: Invoke, *, ami_id: str, export_scope: str, description: str,
-              on_failure: sfn.IChainable, then: sfn.IChainable) -> sfn.IChainable:
+              max_wait: cdk.Duration, on_failure: sfn.IChainable, then: sfn.IChainable) -> sfn.IChainable:
         """The export states in ``scope`` (the state machine's construct); returns the first one.
 
         ``ami_id`` and ``export_scope`` are JSONPaths of the execution input. A completed export goes on to
         ``then`` with ``$.export`` holding ``task_id``, ``bucket`` and ``prefix``; ``on_failure`` receives
-        ``$.error`` = ``{Error: VmdkExportFailed, Cause: <AWS's StatusMessage>}``. ``invoke`` adds the
-        caller's retries and its catches of every other error.
+        ``$.error`` = ``{Error: VmdkExportFailed, Cause: <AWS's StatusMessage>}``. An export still running
+        after ``max_wait`` of waiting is cancelled and the check raises ``VmdkExportTimedOut`` (caught by
+        ``invoke``'s catches, like every other error).
         """
         check_image = invoke("Check the AMI to export", self.check_image,
                              payload={"ami_id": sfn.JsonPath.string_at(ami_id)}, result_path="$.image_check")
@@ -119,6 +124,7 @@ class VmdkExportSteps(Construct):
         check_export = invoke("Check the export", self.check_export, result_path="$.export", payload={
             "task_id": sfn.JsonPath.string_at("$.export.task_id"),
             "checks": sfn.JsonPath.number_at("$.export.checks"),
+            "max_wait_seconds": int(max_wait.to_seconds()),
         })
         failed = sfn.Pass(scope, "Export failed", result_path="$.error", parameters={
             "Error": EXPORT_FAILED, "Cause": sfn.JsonPath.string_at("$.export.failure")})

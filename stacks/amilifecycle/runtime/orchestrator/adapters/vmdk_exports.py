@@ -72,6 +72,14 @@ class VmdkExports:
         """One export task (``InvalidExportImageTaskId.NotFound`` raises)."""
         return self._ec2.describe_export_image_tasks(ExportImageTaskIds=[task_id])["ExportImageTasks"][0]
 
+    def cancel(self, task_id: str) -> None:
+        """CancelExportTask; an export that already ended is left as it is."""
+        try:
+            self._ec2.cancel_export_task(ExportTaskId=task_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "IncorrectState":
+                raise
+
     def download_url(self, bucket: str, key: str, expiry_secs: int) -> str:
         """A presigned GET of ``s3://bucket/key`` valid ``expiry_secs`` (signed with this function's
         credentials, so it stops working when they expire, whichever comes first)."""

@@ -32,7 +32,11 @@ IMAGE_CHECK_SECONDS = 180
 
 
 class VmdkExportFailed(Exception):
-    """The export task ended without a disk image (``deleted``); the message is AWS's StatusMessage."""
+    """The AMI cannot be exported (missing, failed); the message says why."""
+
+
+class VmdkExportTimedOut(Exception):
+    """The export is still running when its waiting budget is spent (it is cancelled)."""
 
 
 def export_prefix(scope: str, ami_id: str) -> str:
@@ -58,6 +62,20 @@ def next_check_seconds(checks_so_far: int) -> int:
     """
     checks = max(0, int(checks_so_far))
     return min(MAX_CHECK_SECONDS, FIRST_CHECK_SECONDS * 2 ** min(checks, 10))
+
+
+def waited_seconds(checks: int) -> int:
+    """How long the waits before ``checks`` looks lasted together (simulated time on the local cloud)."""
+    return sum(next_check_seconds(index) for index in range(max(0, int(checks))))
+
+
+def check_budget(status: "ExportStatus", checks: int, max_wait_seconds: int) -> None:
+    """An export still running after ``max_wait_seconds`` of waiting is given up (:class:`VmdkExportTimedOut`)."""
+    waited = waited_seconds(checks)
+    if not status.done and not status.failed and waited >= max_wait_seconds:
+        progress = f", {status.progress}% done" if status.progress is not None else ""
+        raise VmdkExportTimedOut(f"the export {status.task_id} is still {status.status}{progress} after {waited} s "
+                                 f"of waiting (at most {max_wait_seconds} s); it was cancelled")
 
 
 @dataclass(frozen=True)

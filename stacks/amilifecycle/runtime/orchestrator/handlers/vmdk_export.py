@@ -4,9 +4,11 @@
   export of it active (``ready``), and how long to wait otherwise;
 * :func:`start_export` - ``{ami_id, export_scope, description,
   execution_name}`` -> the export task, under ``exports/<scope>/<ami>/``;
-* :func:`check_export` - ``{task_id, checks}`` -> its status: ``done``,
-  ``failed`` (with ``failure``, AWS's StatusMessage) or still active, and
-  the wait before the next look;
+* :func:`check_export` - ``{task_id, checks, max_wait_seconds}`` -> its
+  status: ``done``, ``failed`` (with ``failure``, AWS's StatusMessage) or
+  still active, and the wait before the next look; an export still active
+  when the waits have added up to ``max_wait_seconds`` is cancelled and
+  :class:`VmdkExportTimedOut` raised;
 * :func:`download_link` - used by the step that sends the link: the
   presigned GET of the exported disk.
 
@@ -23,13 +25,13 @@ from aws_lambda_powertools import Logger
 from ..adapters.vmdk_exports import VmdkExports
 from ..bootstrap import container
 from ..domain.errors import ValidationError
-from ..domain.vmdk_exports import (ExportedImage, VmdkExportFailed, export_prefix, export_status, exported_image,
-                                   failure_message, image_readiness)
+from ..domain.vmdk_exports import (ExportedImage, VmdkExportFailed, VmdkExportTimedOut, check_budget, export_prefix,
+                                   export_status, exported_image, failure_message, image_readiness)
 from .step_input import text
 
 logger = Logger()
 
-__all__ = ["VmdkExportFailed", "check_export", "check_image", "download_link", "start_export"]
+__all__ = ["VmdkExportFailed", "VmdkExportTimedOut", "check_export", "check_image", "download_link", "start_export"]
 
 
 def _exports() -> VmdkExports:
@@ -64,8 +66,18 @@ def check_export(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     checks = event.get("checks")
     if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
         raise ValidationError("checks: expected a whole number >= 0 (the looks taken so far)", field="checks")
-    task = _exports().task(task_id)
-    view = export_status(task).to_dict(checks_so_far=checks)
+    max_wait = event.get("max_wait_seconds")
+    if isinstance(max_wait, bool) or not isinstance(max_wait, int) or max_wait < 1:
+        raise ValidationError("max_wait_seconds: expected a whole number of seconds >= 1", field="max_wait_seconds")
+    exports = _exports()
+    task = exports.task(task_id)
+    status = export_status(task)
+    try:
+        check_budget(status, checks, max_wait)
+    except VmdkExportTimedOut:
+        exports.cancel(task_id)
+        raise
+    view = status.to_dict(checks_so_far=checks)
     view.update(ami_id=task.get("ImageId"), failure=failure_message(view) if view["failed"] else "")
     logger.info("export checked", extra={key: view[key] for key in ("task_id", "status", "progress", "checks")})
     return view
