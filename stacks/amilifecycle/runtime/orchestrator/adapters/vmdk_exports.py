@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from . import aws
@@ -32,8 +34,10 @@ class VmdkExports:
 
     @property
     def _s3(self) -> Any:
+        """S3 signing with SigV4 (botocore may presign with the legacy signature otherwise)."""
         if self._s3_client is None:
-            self._s3_client = aws.client("s3")
+            self._s3_client = boto3.session.Session().client(
+                "s3", config=aws.CLIENT_CONFIG.merge(Config(signature_version="s3v4")))
         return self._s3_client
 
     def image(self, ami_id: str) -> dict[str, Any] | None:

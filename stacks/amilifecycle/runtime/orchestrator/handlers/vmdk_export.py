@@ -42,7 +42,8 @@ def _exports() -> VmdkExports:
 def check_image(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     ami_id = text(event, "ami_id")
     exports = _exports()
-    readiness = image_readiness(ami_id, exports.image(ami_id), exports.export_tasks(ami_id))
+    image = exports.image(ami_id)
+    readiness = image_readiness(ami_id, image, exports.export_tasks(ami_id) if image is not None else [])
     logger.info("image checked", extra=readiness.to_dict())
     return readiness.to_dict()
 
