@@ -25,6 +25,7 @@ from stacks.amilifecycle.messaging import LifecycleMessaging
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
 from stacks.amilifecycle.receivers import Receivers
 from stacks.amilifecycle.storage import LifecycleBuckets, LifecycleTables
+from stacks.amilifecycle.vmdk_export_pipeline import VmdkExportPipeline
 from stacks.imagebuilder.stack import ImageBuilderStack
 from stacks.network.stack import NetworkStack
 from stacks.settings import Settings
@@ -93,6 +94,13 @@ class AmiLifecycleStack(cdk.Stack):
         self.messaging.creation_receiver.queue.grant_send_messages(self.api.function)
         self.api.function.add_environment("CREATION_RECEIVER_QUEUE_URL",
                                           self.messaging.creation_receiver.queue.queue_url)
+        # The standalone export pipeline (execute-pipeline.sh) exports with the QA request's own export steps.
+        self.vmdk_export_pipeline = VmdkExportPipeline(
+            self, "VmdkExportPipeline", stack_tag=settings.stack_tag, functions=self.functions,
+            log_groups=self.log_groups, export=self.events.by_event(EventName.QA_CERTIFICATION_REQUEST).export,
+            image_builder_topic=image_builder.topic, key=key, email_address=settings.image_builder.email_address,
+            link_expiry_secs=settings.lifecycle.export_link_expiry_secs,
+            timeout=cdk.Duration.minutes(settings.lifecycle.state_machines.qa_certification_mins))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _events(self) -> list:

@@ -12,6 +12,11 @@ hangs (cancelled when its waiting budget is spent: ERROR), and one that
 completes; its disk is downloaded and ``qemu-img info`` says vmdk; the
 verdict is recorded, a second one is refused, and the lookup entry and the
 AMI's tags show the certification.
+
+The standalone export pipeline runs on the same deployment:
+``execute-pipeline.sh`` builds an AMI, its export is emailed (an SQS queue
+subscribed to the export topic) and the disk downloads; the lifecycles' own
+builds above were not exported by it (one execution in all).
 """
 
 from __future__ import annotations
@@ -212,3 +217,31 @@ def test_the_verdict_is_recorded_once_and_the_ami_is_selectable_as_qa_certified(
     tags = eventually(tagged, timeout=30, interval=1)
     assert tags["AMI_LC_EVENT_QA_CERTIFICATION_RESPONSE_QA_CERTIFICATION_STATUS"] == "CERTIFIED"
     assert tags[f"AMI_LC_EVENT_{QA}_EXPORT_IMAGE_PATH"].endswith(".vmdk")
+
+
+# ------------------------------------------------------------------ the standalone export pipeline
+
+def test_execute_pipeline_builds_exports_and_emails_a_vmdk_link(user, tmp_path):
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in user.aws("cloudformation").describe_stacks(
+        StackName=f"AmiLifecycle-{STACK_TAG}")["Stacks"][0]["Outputs"]}
+    sqs = user.aws("sqs")
+    inbox = sqs.create_queue(QueueName="export-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    user.aws("sns").subscribe(TopicArn=outputs["vmdkExportTopicArn"], Protocol="sqs", Endpoint=arn,
+                              Attributes={"RawMessageDelivery": "true"})
+
+    started = user.shell("bash execute-pipeline.sh")
+    build_arn = started.stdout.strip()
+
+    assert ":image/" in build_arn and "AMI_LC_VMDK_EXPORT=TRUE" in started.stderr
+    (message,) = eventually(lambda: qa_messages(user, inbox), timeout=180, interval=2, what="the export's email")
+    assert build_arn in message and ".vmdk" in message
+    (link,) = LINK.findall(message)
+    disk = tmp_path / "pipeline.vmdk"
+    disk.write_bytes(requests.get(link, timeout=30).content)
+    info = json.loads(subprocess.run([QEMU_IMG, "info", "--output", "json", str(disk)], check=True,
+                                     capture_output=True, text=True).stdout)
+    assert info["format"] == "vmdk"
+    executions = user.aws("stepfunctions").list_executions(
+        stateMachineArn=outputs["vmdkExportStateMachineArn"])["executions"]
+    assert [e["status"] for e in executions] == ["SUCCEEDED"]

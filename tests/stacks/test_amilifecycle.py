@@ -34,6 +34,8 @@ EXPECTED_OUTPUTS = {
     "lifeCycleSmokeTestsStateMachineName",
     "lifeCycleVulnerabilityScansStateMachineName",
     "lifeCycleQACertificationStateMachineName",
+    "vmdkExportStateMachineArn",
+    "vmdkExportTopicArn",
 }
 
 
@@ -210,17 +212,18 @@ def test_receiver_visibility_timeout_covers_six_receiver_function_timeouts(stack
 
 # --- SNS -----------------------------------------------------------------------------------
 
-def test_both_topics_are_encrypted_with_the_orchestrator_key(stack, resources):
+def test_every_topic_is_encrypted_with_the_orchestrator_key(stack, resources):
     topics = of_type(resources, "AWS::SNS::Topic")
     assert set(topics) == {logical_id(stack, stack.messaging.notifications),
-                           logical_id(stack, stack.messaging.qa_notifications)}
+                           logical_id(stack, stack.messaging.qa_notifications),
+                           logical_id(stack, stack.vmdk_export_pipeline.topic)}
     for topic in topics.values():
         assert topic["Properties"]["KmsMasterKeyId"] == arn_of(stack, stack.keys.orchestrator)
 
 
 def test_topics_refuse_publishing_without_tls(resources):
     topic_policies = of_type(resources, "AWS::SNS::TopicPolicy")
-    assert len(topic_policies) == 2
+    assert len(topic_policies) == 3
     for policy in topic_policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert (statement["Effect"], statement["Action"]) == ("Deny", "sns:Publish")

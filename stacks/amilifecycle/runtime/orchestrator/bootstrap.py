@@ -115,6 +115,12 @@ class Container:
         return Notifier(self.config.require("QA_TOPIC_ARN"), render=render_qa_request)
 
     @cached_property
+    def export_notifier(self):
+        from .adapters.notifier import Notifier
+        from .rendering import render_export_message
+        return Notifier(self.config.require("VMDK_EXPORT_TOPIC_ARN"), render=render_export_message)
+
+    @cached_property
     def api_url(self):
         """The API's base URL (``None`` when this function is not told where to read it)."""
         from .adapters.parameters import read_parameter

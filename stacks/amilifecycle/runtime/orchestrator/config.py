@@ -57,6 +57,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "QA_TOPIC_ARN": "the topic of QA certification requests",
     "QA_KEY_SECRET_NAME": "the Secrets Manager name of the QA certification key (named, never read)",
     "API_URL_PARAMETER_NAME": "the SSM parameter holding the API's base URL",
+    "VMDK_EXPORT_STATE_MACHINE_ARN": "the standalone VMDK export pipeline's state machine",
+    "VMDK_EXPORT_TOPIC_ARN": "the topic of finished standalone VMDK exports",
     "CREATION_RECEIVER_QUEUE_URL": "the creation receiver queue (verdicts recorded by the API are applied to AMIs there)",
 })
 # Kept for callers that list what a complete API function environment holds.

@@ -296,3 +296,16 @@ def render_qa_request(message: NotificationMessage) -> str:
     context = redact(message.template_context())
     link = message.body.get("download") or {}
     return environment().get_template(QA_REQUEST_TEMPLATE).render(message=context, download_url=link.get("url"))
+
+
+EXPORT_READY_TEMPLATE = "vmdk_export_ready.txt.j2"
+
+
+def render_export_message(message: NotificationMessage) -> str:
+    """The email of the standalone export pipeline: a finished export (with the one credential it must
+    carry, the download link), or any other notification (an export's failure) as usual."""
+    if not isinstance(message, NotificationMessage) or not message.body.get("vmdk_export"):
+        return render_notification(message)
+    link = message.body.get("download") or {}
+    return environment().get_template(EXPORT_READY_TEMPLATE).render(message=redact(message.template_context()),
+                                                                    download_url=link.get("url"))
