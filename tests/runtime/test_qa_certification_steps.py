@@ -174,7 +174,7 @@ def test_the_qa_team_gets_the_link_and_the_request_and_the_result_records_no_lin
     assert requests.get(link.strip(), timeout=10).content == b"KDMV-disk"
     assert f"https://abc.execute-api.us-east-1.amazonaws.com/dev/ami-creation/lifecycles/{LIFECYCLE_ID}/certify" \
         in text
-    assert QA_SECRET in text and "valid 3600 seconds" in text
+    assert QA_SECRET in text and "valid 1 hour" in text
     assert result["name"] == "QA_CERTIFICATION_REQUEST" and result["status"] == "COMPLETED"
     assert result["properties"]["export_link_expires_at"] == "2026-11-23T11:00:00Z"
     assert "X-Amz" not in json.dumps(result)
@@ -253,3 +253,68 @@ def test_a_verdict_with_a_bad_status_is_400_naming_the_field(api, cloud, receive
     answer = certify(api, cloud, lifecycle_id, "MAYBE")
     assert answer.status == 400 and answer.json["field"] == "certification_status"
     assert answer.json["allowed"] == ["CERTIFIED", "FAILED"]
+
+
+# ------------------------------------------------------------------ the standalone export pipeline's trigger
+
+BUILD_ARN = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/ami-lifecycle-recipe-main/1.0.0/3"
+
+
+class FakeImageBuilder:
+    def __init__(self, tags):
+        self.tags = tags
+
+    def get_image(self, arn):
+        return {"arn": arn, "state": {"status": "AVAILABLE"}, "tags": self.tags,
+                "outputResources": {"amis": [{"region": REGION, "image": AMI, "name": "built",
+                                              "accountId": ACCOUNT}]}}
+
+
+def notification(arn: str = BUILD_ARN) -> dict:
+    return {"Records": [{"Sns": {"Message": json.dumps({"arn": arn, "state": {"status": "AVAILABLE"}})}}]}
+
+
+@pytest.fixture
+def pipeline(aws_credentials):
+    from moto import mock_aws
+    with mock_aws():
+        machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name="vmdk-export", definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass",
+                                                                                            "End": True}}}),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/vmdk-export")["stateMachineArn"]
+        config = RuntimeConfig.from_env({"STACK_TAG": STACK_TAG, "VMDK_EXPORT_STATE_MACHINE_ARN": machine})
+
+        def install(tags):
+            bootstrap.install(bootstrap.bootstrap(config, image_builder=FakeImageBuilder(tags)))
+        yield machine, install
+        bootstrap.reset()
+
+
+def executions(machine):
+    return boto3.client("stepfunctions", region_name=REGION).list_executions(stateMachineArn=machine)["executions"]
+
+
+def test_a_tagged_build_starts_one_export_even_when_notified_twice(pipeline):
+    from orchestrator.handlers import vmdk_pipeline
+    machine, install = pipeline
+    install({"AMI_LC_VMDK_EXPORT": "TRUE"})
+
+    first = vmdk_pipeline.on_image_build(notification(), FakeContext())
+    again = vmdk_pipeline.on_image_build(notification(), FakeContext())
+
+    assert first == {"started": [AMI], "ignored": 0}
+    assert again["ignored"] == 0  # the same name and input: Step Functions answers with the same execution
+    (execution,) = executions(machine)
+    assert execution["name"] == "ami-lifecycle-recipe-main-1_0_0-3"
+    described = boto3.client("stepfunctions", region_name=REGION).describe_execution(
+        executionArn=execution["executionArn"])
+    assert json.loads(described["input"])["ami"]["id"] == AMI
+
+
+def test_a_lifecycles_own_build_is_not_exported_by_the_pipeline(pipeline):
+    from orchestrator.handlers import vmdk_pipeline
+    machine, install = pipeline
+    install({"ami-lifecycle:stack-tag": STACK_TAG})
+
+    assert vmdk_pipeline.on_image_build(notification(), FakeContext()) == {"started": [], "ignored": 1}
+    assert executions(machine) == []

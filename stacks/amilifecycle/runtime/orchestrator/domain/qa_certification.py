@@ -26,7 +26,7 @@ from .requests import CertificationRequest
 from .results import EventResult, qa_certification_result
 from .rules import check_nothing_running
 from .timestamps import iso_utc
-from .vmdk_exports import ExportedImage
+from .vmdk_exports import ExportedImage, lifetime_text
 from .vocabulary import CertificationStatus, EventName, Operator, Status
 
 QA_TASK = "QA_CERTIFICATION_REQUEST"
@@ -75,7 +75,6 @@ def qa_request_message(*, lifecycle_id: str, stack_tag: str, ami: Mapping[str, A
     """
     path = CERTIFY_PATH.format(lifecycle_id=lifecycle_id)
     body = certify_request_example(lifecycle_id, stack_tag)
-    days = export.link_expiry_secs / 86400
     return NotificationMessage(
         kind=NotificationKind.INFO, operator=Operator.AMI_CREATE_QA_CERTIFICATION_REQUEST, stack_tag=stack_tag,
         lifecycle_id=lifecycle_id,
@@ -90,7 +89,7 @@ def qa_request_message(*, lifecycle_id: str, stack_tag: str, ami: Mapping[str, A
                        "format": "VMDK"},
             "download": {"url": download_url, "expires_at": export.link_expires_at,
                          "expiry_secs": export.link_expiry_secs,
-                         "expiry_text": f"{days:g} days" if days >= 1 else f"{export.link_expiry_secs} seconds"},
+                         "expiry_text": lifetime_text(export.link_expiry_secs)},
             "certify": {"method": "POST", "path": path, "target": f"{api_url.rstrip('/')}{path}" if api_url else path,
                         "body": json.dumps(body, indent=2),
                         "cli": (f"python client/api-cli.py --mode BATCH --operation AMI_QA_CERTIFICATION "

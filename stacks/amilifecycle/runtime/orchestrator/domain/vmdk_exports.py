@@ -170,6 +170,15 @@ class ExportedImage:
         return self.key.rsplit("/", 1)[-1]
 
 
+def lifetime_text(seconds: int) -> str:
+    """``604800`` -> ``7 days``, ``86400`` -> ``1 day``, ``5400`` -> ``1.5 hours``, ``90`` -> ``90 seconds``."""
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if seconds >= size:
+            count = seconds / size
+            return f"{count:g} {unit}" + ("" if count == 1 else "s")
+    return f"{seconds} seconds"
+
+
 def exported_image(*, ami_id: str, task_id: str, bucket: str, prefix: str, expiry_secs: int,
                    now: datetime) -> ExportedImage:
     """The export of ``ami_id`` by ``task_id``, with a link valid ``expiry_secs`` from ``now``."""

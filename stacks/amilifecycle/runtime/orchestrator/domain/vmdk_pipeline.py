@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from .builds import build_outcome, built_amis
 from .notifications import NotificationKind, NotificationMessage, subject_line
 from .timestamps import iso_utc
-from .vmdk_exports import ExportedImage
+from .vmdk_exports import ExportedImage, lifetime_text
 from .vocabulary import Operator
 
 EXPORT_TAG = "AMI_LC_VMDK_EXPORT"
@@ -59,7 +59,6 @@ def export_request(image: Mapping[str, Any], region: str) -> dict[str, Any] | No
 def export_ready_message(*, stack_tag: str, ami: Mapping[str, Any], image_build_version_arn: str,
                          export: ExportedImage, download_url: str, now: datetime) -> NotificationMessage:
     """The email of a finished export: the AMI, where its disk is and the link to download it."""
-    days = export.link_expiry_secs / 86400
     return NotificationMessage(
         kind=NotificationKind.INFO, operator=Operator.ORCHESTRATOR_SERVICE, stack_tag=stack_tag, lifecycle_id=None,
         subject=subject_line(f"VMDK export of AMI {export.ami_id} is ready ({stack_tag})"), sent_at=iso_utc(now),
@@ -68,7 +67,7 @@ def export_ready_message(*, stack_tag: str, ami: Mapping[str, Any], image_build_
               "image_build_version_arn": image_build_version_arn,
               "export": {"path": export.path, "task_id": export.task_id, "format": "VMDK"},
               "download": {"url": download_url, "expires_at": export.link_expires_at,
-                           "expiry_text": f"{days:g} days" if days >= 1 else f"{export.link_expiry_secs} seconds"}})
+                           "expiry_text": lifetime_text(export.link_expiry_secs)}})
 
 
 def export_failed_message(*, stack_tag: str, ami_id: str, image_build_version_arn: str, error: Mapping[str, Any],
