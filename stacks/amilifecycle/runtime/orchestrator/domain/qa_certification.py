@@ -27,12 +27,11 @@ from .results import EventResult, qa_certification_result
 from .rules import check_nothing_running
 from .timestamps import iso_utc
 from .vmdk_exports import ExportedImage, lifetime_text
-from .vocabulary import CertificationStatus, EventName, Operator, Status
+from .vocabulary import CertificationStatus, EventName, LifecycleType, Operator, Status
 
 QA_TASK = "QA_CERTIFICATION_REQUEST"
 REASON_PROPERTY = "reason"
 CERTIFY_PATH = "/ami-creation/lifecycles/{lifecycle_id}/certify"
-QA_KEY_LEAF_SETTING = "ami_creation_qa_certification_secret_name"
 
 
 def request_result(*, lifecycle_id: str, ami: Mapping[str, Any], export: ExportedImage,
@@ -55,10 +54,10 @@ def request_result(*, lifecycle_id: str, ami: Mapping[str, Any], export: Exporte
     return EventResult(lifecycle_id=lifecycle_id, name=EventName.QA_CERTIFICATION_REQUEST, status=Status.COMPLETED,
                        status_date=iso_utc(now),
                        properties={key: value for key, value in properties.items() if value not in (None, "")},
-                       attributes={"operation_type": "ami-creation"})
+                       attributes={"operation_type": str(LifecycleType.AMI_CREATION)})
 
 
-def certify_request_example(lifecycle_id: str, stack_tag: str) -> dict[str, Any]:
+def certify_request_example(stack_tag: str) -> dict[str, Any]:
     """The body of a verdict, as the QA team sends it."""
     return {"stack_tag": stack_tag, "certification_status": "CERTIFIED|FAILED",
             "properties": {REASON_PROPERTY: "why, when FAILED (optional)"}}
@@ -74,7 +73,7 @@ def qa_request_message(*, lifecycle_id: str, stack_tag: str, ami: Mapping[str, A
     person reads it from.
     """
     path = CERTIFY_PATH.format(lifecycle_id=lifecycle_id)
-    body = certify_request_example(lifecycle_id, stack_tag)
+    body = certify_request_example(stack_tag)
     return NotificationMessage(
         kind=NotificationKind.INFO, operator=Operator.AMI_CREATE_QA_CERTIFICATION_REQUEST, stack_tag=stack_tag,
         lifecycle_id=lifecycle_id,
