@@ -46,6 +46,9 @@ from .runner import Options, Runner
               help="Source revision the AMI is built or patched from (default: git HEAD of the current directory).")
 @click.option("--certificationStatus", "certification_status", type=Choice(CertificationStatus),
               help="QA verdict (AMI_QA_CERTIFICATION).")
+@click.option("--reason", "reason", help="AMI_QA_CERTIFICATION: why (kept as properties.reason; the failure reason "
+                                         "of a FAILED verdict). AMI_REVOKE: why the AMI must no longer be used "
+                                         "(required).")
 @click.option("--approvalStatusAmiCreation", "approval_status_creation",
               type=Choice([*ApprovalStatus, "FAILED"]), help="Approval verdict (AMI_APPROVAL_CREATE).")
 @click.option("--approvalStatusAmiPatch", "approval_status_patch",
@@ -55,7 +58,6 @@ from .runner import Options, Runner
 @click.option("--patchChangeDescription", "patch_change_description", help="What the patch changes.")
 @click.option("--semverBumpType", "semver_bump_type", type=Choice(SemverBump),
               help="Version part a patch raises.")
-@click.option("--reason", help="Why the AMI must no longer be used (AMI_REVOKE; required).")
 @click.option("--amiId", "ami_id", help="AMI_REVOKE: the approved AMI to revoke (default: the lifecycle's newest).")
 @click.option("--limit", type=click.IntRange(1, 100), help="AMI_GET_STATUSES: lifecycles per page (API default 25).")
 @click.option("--next-token", "next_token", help="AMI_GET_STATUSES: the token printed with the previous page.")

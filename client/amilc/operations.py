@@ -46,6 +46,7 @@ FLAGS: Mapping[str, str] = MappingProxyType({
     "product_name": "--productName",
     "commit_ref": "--commitRef",
     "certification_status": "--certificationStatus",
+    "reason": "--reason",
     "approval_status_creation": "--approvalStatusAmiCreation",
     "approval_status_patch": "--approvalStatusAmiPatch",
     "patch_component": "--patchComponent",

@@ -39,6 +39,7 @@ class OperationInput:
     product_name: str | None = None
     commit_ref: str | None = None
     certification_status: str | None = None
+    reason: str | None = None
     approval_status_creation: str | None = None
     approval_status_patch: str | None = None
     patch_component: str | None = None
@@ -175,7 +176,10 @@ def build_body(op: Operation, given: OperationInput) -> dict[str, Any] | None:
                          lambda: parse_certification_status(given.certification_status))
         body = {"lifecycle_id": lifecycle_id(given.lifecycle_id or ""), "stack_tag": stack_tag(given.stack_tag or ""),
                 "certification_status": str(status)}
-        return _with_properties(body, given)
+        body = _with_properties(body, given)
+        if given.reason:
+            body.setdefault("properties", {})["reason"] = text("reason", given.reason, 2048)
+        return body
     if op.kind is Kind.REVOKE:
         body = {"lifecycle_id": lifecycle_id(given.lifecycle_id or ""), "stack_tag": stack_tag(given.stack_tag or ""),
                 "reason": given.reason or ""}

@@ -58,6 +58,7 @@ def install(endpoint_url: str) -> None:
         secretsmanager,
         sns,
         sqs,
+        ssm,
         stepfunctions,
         stacks,
         types,

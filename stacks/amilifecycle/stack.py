@@ -15,10 +15,11 @@ from constructs import Construct
 
 from stacks.amilifecycle.access import ReadOnlyAccess
 from stacks.amilifecycle.api_gateway import OrchestratorApi
-from stacks.amilifecycle.api_keys import ApiKeySecrets
+from stacks.amilifecycle.api_keys import ApiKeySecrets, api_key_secret_name
 from stacks.amilifecycle.events import (BuildEvent, EventProps, EventRegistry, PatchEvent, ProductionEvent,
                                         SmokeTestsEvent,
                                         TestInstances, VulnerabilityScansEvent)
+from stacks.amilifecycle.events.qa_certification import QaCertificationEvent
 from stacks.amilifecycle.events.test_instances import smoke_test_log_group_name
 from stacks.amilifecycle.functions import FunctionFactory
 from stacks.amilifecycle.keys import LifecycleKeys
@@ -28,6 +29,7 @@ from stacks.amilifecycle.operations import Operations
 from stacks.amilifecycle.outputs import LifecycleOutputs, Output
 from stacks.amilifecycle.receivers import Receivers
 from stacks.amilifecycle.storage import LifecycleBuckets, LifecycleTables
+from stacks.amilifecycle.vmdk_export_pipeline import VmdkExportPipeline
 from stacks.imagebuilder.stack import ImageBuilderStack
 from stacks.network.stack import NetworkStack
 from stacks.settings import Settings
@@ -98,6 +100,19 @@ class AmiLifecycleStack(cdk.Stack):
             self, "Operations", settings=settings, functions=self.functions, tables=self.tables,
             messaging=self.messaging, log_groups=self.log_groups, tagger_role_name=tagger_role_name(settings),
             distribution_accounts=list(settings.image_builder.ami_publishing_target_ids))
+        # The QA request's notification names the certify URL; the API records verdicts and hands them to
+        # the creation receiver, which updates the AMI's lookup entry and tags.
+        self.events.by_event(EventName.QA_CERTIFICATION_REQUEST).record_api_url(self.api.url)
+        self.messaging.creation_receiver.queue.grant_send_messages(self.api.function)
+        self.api.function.add_environment("CREATION_RECEIVER_QUEUE_URL",
+                                          self.messaging.creation_receiver.queue.queue_url)
+        # The standalone export pipeline (execute-pipeline.sh) exports with the QA request's own export steps.
+        self.vmdk_export_pipeline = VmdkExportPipeline(
+            self, "VmdkExportPipeline", stack_tag=settings.stack_tag, functions=self.functions,
+            log_groups=self.log_groups, export=self.events.by_event(EventName.QA_CERTIFICATION_REQUEST).export,
+            image_builder_topic=image_builder.topic, key=key, email_address=settings.image_builder.email_address,
+            link_expiry_secs=settings.lifecycle.export_link_expiry_secs,
+            timeout=cdk.Duration.minutes(settings.lifecycle.state_machines.qa_certification_mins))
         self.outputs = LifecycleOutputs(self, "Outputs", outputs=self._outputs())
 
     def _events(self) -> list:
@@ -143,6 +158,14 @@ class AmiLifecycleStack(cdk.Stack):
                                     instances=self.test_instances, key=self.keys.orchestrator,
                                     findings_bucket=self.buckets.inspector_findings, findings_key=self.keys.findings,
                                     severity_gate=settings.lifecycle.severity_gate),
+            QaCertificationEvent(self, "QaCertificationEvent", props=props,
+                                 timeout=cdk.Duration.minutes(machines.qa_certification_mins),
+                                 export_bucket=self.vmdk_export.bucket, vmimport_role=self.vmdk_export.vmimport_role,
+                                 qa_topic=self.messaging.qa_notifications, topic_key=self.keys.orchestrator,
+                                 link_expiry_secs=settings.lifecycle.export_link_expiry_secs,
+                                 qa_key_secret_name=api_key_secret_name(
+                                     settings.stack_tag,
+                                     settings.lifecycle.api.all_key_names["ami_creation_qa_certification_secret_name"])),
             ProductionEvent(self, "ProductionEvent", props=props,
                             timeout=cdk.Duration.minutes(machines.mark_for_production_mins),
                             backup_bucket=self.buckets.backups, key=self.keys.orchestrator),

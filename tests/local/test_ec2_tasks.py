@@ -3,7 +3,9 @@ store-image tasks and image deprecation, through boto3."""
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,6 +21,7 @@ from local import clock, faults
 from tests.local.polling import eventually
 
 
+QEMU_IMG = "/usr/bin/qemu-img"
 # Polling with this module's own pace.
 wait_for = partial(eventually, timeout=10.0, interval=0.02)
 
@@ -122,9 +125,49 @@ def test_a_fail_fault_ends_the_export_failed_with_a_status_message(fast_clock, e
 
     task = finished_export(ec2, task_id)
 
-    assert task["Status"] == "failed"
+    assert task["Status"] == "deleted"  # EC2's export image tasks have no "failed" state
     assert "disk conversion failed" in task["StatusMessage"]
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_the_exported_vmdk_is_a_disk_image_qemu_img_opens(fast_clock, ec2, s3, own_ami, bucket, vmimport_role,
+                                                        tmp_path):
+    task_id = start_export(ec2, own_ami, bucket)["ExportImageTaskId"]
+    assert finished_export(ec2, task_id)["Status"] == "completed"
+    disk = tmp_path / f"{task_id}.vmdk"
+    disk.write_bytes(s3.get_object(Bucket=bucket, Key=f"exports/lc-1/{task_id}.vmdk")["Body"].read())
+
+    info = json.loads(subprocess.run([QEMU_IMG, "info", "--output", "json", str(disk)], check=True,
+                                     capture_output=True, text=True).stdout)
+    checked = subprocess.run([QEMU_IMG, "check", str(disk)], capture_output=True, text=True)
+
+    assert info["format"] == "vmdk"
+    assert info["format-specific"]["data"]["create-type"] == "streamOptimized"
+    assert info["virtual-size"] >= 8 * 1024 ** 3
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_cancelled_export_ends_deleted_and_leaves_no_object(ec2, s3, own_ami, bucket, vmimport_role):
+    faults.set_fault("ec2", "hang", "ExportImage")
+    task_id = start_export(ec2, own_ami, bucket)["ExportImageTaskId"]
+
+    ec2.cancel_export_task(ExportTaskId=task_id)
+
+    task = export_task(ec2, task_id)
+    assert task["Status"] == "deleted" and "cancelled" in task["StatusMessage"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    with pytest.raises(ClientError) as again:
+        ec2.cancel_export_task(ExportTaskId=task_id)
+    assert again.value.response["Error"]["Code"] == "IncorrectState"
+    with pytest.raises(ClientError) as unknown:
+        ec2.cancel_export_task(ExportTaskId="export-ami-0123456789abcdef0")
+    assert unknown.value.response["Error"]["Code"] == "InvalidExportTaskID.NotFound"
+
+
+def test_describing_an_unknown_export_task_is_refused(ec2):
+    with pytest.raises(ClientError) as refused:
+        ec2.describe_export_image_tasks(ExportImageTaskIds=["export-ami-0123456789abcdef0"])
+    assert refused.value.response["Error"]["Code"] == "InvalidExportImageTaskId.NotFound"
 
 
 def test_exporting_an_unknown_image_is_refused(ec2, bucket, vmimport_role):

@@ -15,9 +15,6 @@ from stacks.amilifecycle.api import load_openapi, operations
 from .conftest import REGION, STACK_TAG, api_event, call, create_body
 
 LIFECYCLE_ID = "3f0c2a56-8a47-4c1e-9d5b-2f4e8c7a1b90"
-NOT_YET = [
-    ("POST", "/ami-creation/lifecycles/{lifecycle-id}/certify", "ami_creation_qa_certification_secret_name"),
-]
 
 
 def event(method, resource, **kwargs):
@@ -91,23 +88,6 @@ def test_every_documented_operation_is_served_behind_its_own_key(api, cloud, ope
 
 def test_every_key_setting_of_the_document_is_a_configured_key(settings):
     assert {op.api_key_setting for op in OPERATIONS} <= set(settings.lifecycle.api.all_key_names)
-
-
-# ----------------------------------------------------------------- later routes
-
-@pytest.mark.parametrize("method,resource,setting", NOT_YET, ids=[f"{m} {r}" for m, r, _ in NOT_YET])
-def test_routes_of_later_capabilities_answer_501_once_authenticated(api, cloud, method, resource, setting):
-    answer = call(api, event(method, resource, body={"stack_tag": STACK_TAG},
-                             headers={"x-api-key": cloud.keys[setting]}))
-    assert answer.status == 501
-    assert answer.json["code"] == "NOT_IMPLEMENTED"
-    assert answer.json["error"].endswith("is not available yet")
-
-
-@pytest.mark.parametrize("method,resource,setting", NOT_YET, ids=[f"{m} {r}" for m, r, _ in NOT_YET])
-def test_routes_of_later_capabilities_still_require_their_key(api, method, resource, setting):
-    assert call(api, event(method, resource, body={})).status == 401
-    assert call(api, event(method, resource, body={}, headers={"x-api-key": "wrong"})).status == 403
 
 
 def test_an_undocumented_route_is_404(api, cloud):

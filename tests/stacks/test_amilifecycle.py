@@ -36,6 +36,9 @@ EXPECTED_OUTPUTS = {
     "lifeCycleVulnerabilityScansStateMachineName",
     "lifeCycleMarkForProductionStateMachineName",
     "lifeCycleAmiPatchStateMachineName",
+    "lifeCycleQACertificationStateMachineName",
+    "vmdkExportStateMachineArn",
+    "vmdkExportTopicArn",
 }
 
 
@@ -215,7 +218,8 @@ def test_receiver_visibility_timeout_covers_six_receiver_function_timeouts(stack
 def test_lifecycle_topics_are_encrypted_with_the_orchestrator_key_and_the_operations_topic_with_its_own(
         stack, resources):
     topics = of_type(resources, "AWS::SNS::Topic")
-    lifecycle = {logical_id(stack, stack.messaging.notifications), logical_id(stack, stack.messaging.qa_notifications)}
+    lifecycle = {logical_id(stack, stack.messaging.notifications), logical_id(stack, stack.messaging.qa_notifications),
+                 logical_id(stack, stack.vmdk_export_pipeline.topic)}
     operations = logical_id(stack, stack.operations.topic)
     assert set(topics) == lifecycle | {operations}
     for topic in lifecycle:
@@ -226,7 +230,7 @@ def test_lifecycle_topics_are_encrypted_with_the_orchestrator_key_and_the_operat
 
 def test_topics_refuse_publishing_without_tls(resources):
     topic_policies = of_type(resources, "AWS::SNS::TopicPolicy")
-    assert len(topic_policies) == 3
+    assert len(topic_policies) == 4  # notifications, QA, operations, VMDK export pipeline
     for policy in topic_policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert (statement["Effect"], statement["Action"]) == ("Deny", "sns:Publish")

@@ -80,13 +80,22 @@ def test_each_starter_may_start_exactly_the_event_state_machines(stack, resource
 def test_no_other_function_may_start_an_event(stack, resources):
     starters = {logical_id(stack, stack.api.function.role), logical_id(stack, stack.receivers.creation_receiver.role),
                 logical_id(stack, stack.receivers.patch_receiver.role)}
+    machines = [json.dumps({"Ref": logical_id(stack, event.state_machine)}) for event in stack.events]
     for resource in resources.values():
         if resource["Type"] != "AWS::IAM::Policy":
             continue
         roles = {role["Ref"] for role in resource["Properties"].get("Roles", [])}
         starts = any("states:StartExecution" in as_list(s["Action"])
+                     and any(json.dumps(r) in machines for r in as_list(s["Resource"]))
                      for s in resource["Properties"]["PolicyDocument"]["Statement"])
         assert not starts or roles <= starters
+
+
+def test_the_export_pipeline_trigger_starts_only_the_export_pipeline(stack, resources):
+    trigger = stack.vmdk_export_pipeline.trigger
+    starting = [s for s in statements_of(stack, resources, trigger) if "states:StartExecution" in as_list(s["Action"])]
+    assert [s["Resource"] for s in starting] == [
+        {"Ref": logical_id(stack, stack.vmdk_export_pipeline.state_machine)}]
 
 
 def test_every_state_machine_logs_traces_and_times_out(stack, resources):

@@ -120,7 +120,7 @@ def test_build_panel_details_hide_ami_descriptions():
     assert all("description" not in ami for ami in view.panels[0].details["ami_details"])
 
 
-def test_qa_request_panel_hides_export_path_and_presigned_url():
+def test_qa_request_panel_shows_the_export_path_but_never_a_presigned_url():
     record = completed(new_record(), "BUILD_AMI", "SMOKE_TESTS_AMI_CREATE", "VULNERABILITY_SCANS_AMI_CREATE")
     record = records.record_event_result(record, result(E.QA_CERTIFICATION_REQUEST, minutes=5, properties={
         "export_image_path": "s3://b/x.vmdk", "export_presign_s3_url": "https://b/x?X-Amz-Signature=s",
@@ -128,7 +128,7 @@ def test_qa_request_panel_hides_export_path_and_presigned_url():
 
     details = t.build_timeline(record, CREATION, stack_tag_semver="1.0.0").panels[3].details
 
-    assert details == {"ami_id": "ami-1"}
+    assert details == {"ami_id": "ami-1", "export_image_path": "s3://b/x.vmdk"}
 
 
 def test_refused_approval_panel_shows_failed():

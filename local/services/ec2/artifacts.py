@@ -21,20 +21,47 @@ GIB = 1024 ** 3
 VMDK_MAGIC = 0x564D444B  # "KDMV" little-endian
 VMDK_FLAGS = 0x00030001  # newline test, compressed grains, markers (stream-optimized)
 GD_AT_END = 0xFFFFFFFFFFFFFFFF
+GRAIN_SECTORS = 128  # 64 KiB grains
+GTES_PER_GT = 512
+COMPRESS_DEFLATE = 1
+MARKER_END_OF_STREAM, MARKER_GRAIN_DIRECTORY, MARKER_FOOTER = 0, 2, 3
 
 
 def vmdk(name: str, size_gib: int) -> bytes:
+    """A stream-optimized VMDK of an empty disk, laid out as VM Import/Export writes one.
+
+    The header says the grain directory is at the end (``GD_AT_END``); the
+    stream then holds the descriptor, no grains (every grain of an empty
+    disk is unallocated), the grain-directory marker and the directory (all
+    entries zero), the footer marker and the footer (the header again, with
+    the directory's real offset) and the end-of-stream marker. Readers of
+    the format (``qemu-img info``/``check``/``convert``) open it.
+    """
     capacity = size_gib * GIB // SECTOR
     descriptor = _vmdk_descriptor(name, capacity)
     descriptor_sectors = -(-len(descriptor) // SECTOR)
-    header = struct.pack(
-        "<IIIQQQQIQQQB4sH433x",
-        VMDK_MAGIC, 3, VMDK_FLAGS, capacity, 128, 1, descriptor_sectors, 512,
-        0, GD_AT_END, 1 + descriptor_sectors, 0, b"\n \r\n", 1,
-    )
+    grain_tables = -(-capacity // (GRAIN_SECTORS * GTES_PER_GT))
+    directory_sectors = -(-grain_tables * 4 // SECTOR)
+    directory_offset = 1 + descriptor_sectors + 1  # header, descriptor, directory marker
+    overhead = 1 + descriptor_sectors
     body = descriptor.ljust(descriptor_sectors * SECTOR, b"\0")
-    end_of_stream = bytes(SECTOR)
-    return header + body + end_of_stream
+    return (_vmdk_header(capacity, descriptor_sectors, GD_AT_END, overhead) + body
+            + _marker(directory_sectors, MARKER_GRAIN_DIRECTORY) + bytes(directory_sectors * SECTOR)
+            + _marker(1, MARKER_FOOTER) + _vmdk_header(capacity, descriptor_sectors, directory_offset, overhead)
+            + _marker(0, MARKER_END_OF_STREAM))
+
+
+def _vmdk_header(capacity: int, descriptor_sectors: int, directory_offset: int, overhead: int) -> bytes:
+    return struct.pack(
+        "<IIIQQQQIQQQB4sH433x",
+        VMDK_MAGIC, 3, VMDK_FLAGS, capacity, GRAIN_SECTORS, 1, descriptor_sectors, GTES_PER_GT,
+        0, directory_offset, overhead, 0, b"\n \r\n", COMPRESS_DEFLATE,
+    )
+
+
+def _marker(value: int, kind: int) -> bytes:
+    """A stream-optimized metadata marker: sector count, size 0, marker type, padded to a sector."""
+    return struct.pack("<QII", value, 0, kind).ljust(SECTOR, b"\0")
 
 
 def _vmdk_descriptor(name: str, capacity: int) -> bytes:

@@ -43,6 +43,17 @@ class InvalidExportImageTaskIdNotFound(EC2Error):
         super().__init__(f"The export image task ID '{task_id}' does not exist")
 
 
+class InvalidExportTaskIdNotFound(EC2Error):
+    code = "InvalidExportTaskID.NotFound"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"The export task ID '{task_id}' does not exist")
+
+
+class IncorrectState(EC2Error):
+    code = "IncorrectState"
+
+
 class InvalidPaginationToken(EC2Error):
     code = "InvalidPaginationToken"
 

@@ -7,6 +7,9 @@ task writes its object to the target bucket in moto's S3. A fault on
 ``ec2``/``ExportImage`` or ``ec2``/``CreateStoreImageTask`` at creation
 decides the task's course: ``fail`` ends it failed with the fault's message,
 ``delay`` adds the fault's seconds, ``hang`` keeps it in progress.
+An export that fails or is cancelled (``CancelExportTask``) ends ``deleted``
+with a ``StatusMessage``, as EC2 shows it: export image tasks have no
+``failed`` state.
 
 Deprecation is written onto moto's own image object
 (``Ami.deprecation_time``), which moto's ``DescribeImages`` serializer
@@ -33,8 +36,11 @@ from local.config import load_config
 
 from . import artifacts
 from .exceptions import (
+    IncorrectState,
     InvalidAMIIDMalformed,
     InvalidAMIIDNotFound,
+    InvalidExportImageTaskIdNotFound,
+    InvalidExportTaskIdNotFound,
     InvalidParameter,
     InvalidParameterValue,
 )
@@ -44,6 +50,9 @@ log = logging.getLogger(__name__)
 lock = threading.RLock()
 DISK_FORMATS = ("VMDK", "RAW", "VHD")
 DEFAULT_ROLE = "vmimport"
+# How EC2 names an export image task's state (DescribeExportImageTasks ``Status``).
+EXPORT_STATUS = {"active": "active", "completed": "completed", "failed": "deleted", "cancelled": "deleted"}
+CANCELLED_MESSAGE = "The export was cancelled (CancelExportTask)"
 
 
 def iso(moment: float) -> str:
@@ -64,7 +73,7 @@ class Task:
     started: float
     due: float | None  # None: never completes (hang)
     fail_reason: str | None = None
-    state: str = "active"  # active | completed | failed
+    state: str = "active"  # active | completed | failed | cancelled
     params: dict[str, Any] = field(default_factory=dict)
 
     def progress(self, now: float) -> int:
@@ -160,14 +169,14 @@ def export_task_view(task: Task, now: float) -> dict[str, Any]:
         "ExportImageTaskId": task.task_id, "ImageId": task.image_id,
         "Description": task.params.get("Description"),
         "S3ExportLocation": {"S3Bucket": task.bucket, "S3Prefix": task.params["S3Prefix"]},
-        "Status": task.state, "Tags": task.params.get("Tags") or [],
+        "Status": EXPORT_STATUS[task.state], "Tags": task.params.get("Tags") or [],
         "DiskImageFormat": task.params["DiskImageFormat"], "RoleName": task.params["RoleName"],
     }
     if task.state == "active":
         progress = task.progress(now)
         view["Progress"] = str(progress)
         view["StatusMessage"] = "validating" if progress < 20 else "converting"
-    elif task.state == "failed":
+    elif task.state in ("failed", "cancelled"):
         view["StatusMessage"] = task.fail_reason
     return view
 
@@ -175,8 +184,26 @@ def export_task_view(task: Task, now: float) -> dict[str, Any]:
 def describe_export_tasks(account_id: str, region: str, task_ids: list[str]) -> list[Task]:
     tasks = [t for t in backend(account_id, region).tasks.values() if t.kind == "export"]
     if task_ids:
+        known = {t.task_id for t in tasks}
+        missing = [task_id for task_id in task_ids if task_id not in known]
+        if missing:
+            raise InvalidExportImageTaskIdNotFound(missing[0])
         tasks = [t for t in tasks if t.task_id in task_ids]
     return sorted(tasks, key=lambda t: t.started)
+
+
+def cancel_export_task(account_id: str, region: str, task_id: str) -> None:
+    """Cancel an active export: it ends ``deleted``, and no object is left in the bucket."""
+    task = backend(account_id, region).tasks.get(task_id or "")
+    if task is None or task.kind != "export":
+        raise InvalidExportTaskIdNotFound(task_id)
+    if task.state != "active":
+        raise IncorrectState(f"The export task {task_id} is not active (it is {EXPORT_STATUS[task.state]}); "
+                             "only an active export can be cancelled.")
+    timer = _timers.pop(task_id, None)
+    if timer is not None:
+        timer.cancel()
+    task.state, task.fail_reason = "cancelled", CANCELLED_MESSAGE
 
 
 # ---- store image (AMI backup) -----------------------------------------

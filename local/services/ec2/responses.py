@@ -22,7 +22,7 @@ from . import models
 from .exceptions import InvalidPaginationToken, InvalidParameterValue, MissingParameter
 
 Handler = Callable[[str, str, dict[str, Any]], dict[str, Any]]
-EXPORT_TASK_STATES = ("active", "completed", "deleting", "deleted", "failed")
+EXPORT_TASK_STATES = ("active", "completed", "deleting", "deleted")
 STORE_TASK_STATES = ("InProgress", "Completed", "Failed")
 
 
@@ -102,6 +102,12 @@ def describe_export_image_tasks(account_id: str, region: str, params: dict[str, 
     return {"ExportImageTasks": page, **({"NextToken": token} if token else {})}
 
 
+def cancel_export_task(account_id: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+    _required(params, "ExportTaskId")
+    models.cancel_export_task(account_id, region, params["ExportTaskId"])
+    return {}
+
+
 def create_store_image_task(account_id: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
     _required(params, "ImageId", "Bucket")
     return {"ObjectKey": models.create_store_image_task(account_id, region, params).key}
@@ -137,6 +143,7 @@ def disable_image_deprecation(account_id: str, region: str, params: dict[str, An
 OPERATIONS: dict[str, Handler] = {
     "ExportImage": export_image,
     "DescribeExportImageTasks": describe_export_image_tasks,
+    "CancelExportTask": cancel_export_task,
     "CreateStoreImageTask": create_store_image_task,
     "DescribeStoreImageTasks": describe_store_image_tasks,
     "EnableImageDeprecation": enable_image_deprecation,

@@ -4,9 +4,11 @@ from stacks.amilifecycle.events.base import EventProps, EventRegistry, Lifecycle
 from stacks.amilifecycle.events.build import BuildEvent
 from stacks.amilifecycle.events.patch import PatchEvent
 from stacks.amilifecycle.events.production import ProductionEvent
+from stacks.amilifecycle.events.qa_certification import QaCertificationEvent
 from stacks.amilifecycle.events.smoke_tests import SmokeTestsEvent
 from stacks.amilifecycle.events.test_instances import TestInstances
+from stacks.amilifecycle.events.vmdk_export import VmdkExportSteps
 from stacks.amilifecycle.events.vulnerability_scans import VulnerabilityScansEvent
 
 __all__ = ["BuildEvent", "EventProps", "EventRegistry", "LifecycleEvent", "PatchEvent", "ProductionEvent",
-           "SmokeTestsEvent", "TestInstances", "VulnerabilityScansEvent"]
+           "QaCertificationEvent", "SmokeTestsEvent", "TestInstances", "VmdkExportSteps", "VulnerabilityScansEvent"]

@@ -128,6 +128,36 @@ class Container:
         return AmiDeprecations()
 
     @cached_property
+    def vmdk_exports(self):
+        from .adapters.vmdk_exports import VmdkExports
+        return VmdkExports(bucket=self.config.optional("EXPORT_BUCKET_NAME"),
+                           role_name=self.config.optional("VMIMPORT_ROLE_NAME"))
+
+    @cached_property
+    def qa_notifier(self):
+        from .adapters.notifier import Notifier
+        from .rendering import render_qa_request
+        return Notifier(self.config.require("QA_TOPIC_ARN"), render=render_qa_request)
+
+    @cached_property
+    def export_notifier(self):
+        from .adapters.notifier import Notifier
+        from .rendering import render_export_message
+        return Notifier(self.config.require("VMDK_EXPORT_TOPIC_ARN"), render=render_export_message)
+
+    @cached_property
+    def api_url(self):
+        """The API's base URL (``None`` when this function is not told where to read it)."""
+        from .adapters.parameters import read_parameter
+        name = self.config.optional("API_URL_PARAMETER_NAME")
+        return read_parameter(name) if name else None
+
+    @cached_property
+    def result_queue(self):
+        from .adapters.result_queue import ResultQueue
+        return ResultQueue(self.config.require("CREATION_RECEIVER_QUEUE_URL"))
+
+    @cached_property
     def log_sink(self):
         from .adapters.log_sink import LogSink
         return LogSink(self.config.event_log_group_name)
@@ -182,6 +212,12 @@ class Container:
         return ResultService(repository=self.repository, notifier=self.notifier, seeds=self.seeds,
                              lookup=self.lookup, tagger=self.tagger, workflows=self.workflows,
                              next_events=self.next_events, clock=self.clock)
+
+    @cached_property
+    def certifications(self):
+        from .service.certifications import CertificationService
+        return CertificationService(repository=self.repository, notifier=self.notifier, results=self.result_queue,
+                                    clock=self.clock)
 
     @cached_property
     def errors(self):

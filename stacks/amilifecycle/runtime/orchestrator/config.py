@@ -58,6 +58,15 @@ VARIABLES: Mapping[str, str] = MappingProxyType({
     "PATCH_INFRASTRUCTURE_JSON": "where patch builds run: instance profile, types, subnet, security groups, "
                                  "Image Builder topic, volume size, resource tags (JSON object)",
     "PATCH_COMPONENT_BUCKET": "the bucket patch component documents are uploaded to",
+    "EXPORT_BUCKET_NAME": "the bucket VM Import/Export writes exported disks to",
+    "VMIMPORT_ROLE_NAME": "the VM Import/Export service role (ExportImage takes its name)",
+    "EXPORT_LINK_EXPIRY_SECS": "how long a presigned link to an exported disk stays valid (seconds)",
+    "QA_TOPIC_ARN": "the topic of QA certification requests",
+    "QA_KEY_SECRET_NAME": "the Secrets Manager name of the QA certification key (named, never read)",
+    "API_URL_PARAMETER_NAME": "the SSM parameter holding the API's base URL",
+    "VMDK_EXPORT_STATE_MACHINE_ARN": "the standalone VMDK export pipeline's state machine",
+    "VMDK_EXPORT_TOPIC_ARN": "the topic of finished standalone VMDK exports",
+    "CREATION_RECEIVER_QUEUE_URL": "the creation receiver queue (verdicts recorded by the API are applied to AMIs there)",
 })
 # Kept for callers that list what a complete API function environment holds.
 REQUIRED_VARIABLES = ("STACK_TAG",)

@@ -40,6 +40,7 @@ MIN_REFRESH_SECONDS = 5
 MAX_REFRESH_SECONDS = 3600
 
 TIMELINE_TEMPLATE = "timeline.html.j2"
+QA_REQUEST_TEMPLATE = "qa_certification_request.txt.j2"
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                            "base-uri 'none'; form-action 'none'")
 # HTTP headers for a response carrying a rendered page. The page repeats the policy in a
@@ -281,3 +282,30 @@ def render_notification(message: NotificationMessage) -> str:
     template = NOTIFICATION_TEMPLATES[NotificationKind(message.kind)]
     context = redact(message.template_context())
     return environment().get_template(template).render(message=context)
+
+
+def render_qa_request(message: NotificationMessage) -> str:
+    """The plain-text email to the QA team (``domain.qa_certification.qa_request_message``).
+
+    Everything is redacted as in every notification except the one
+    credential the QA team must get: the presigned download link of the
+    exported disk. The QA key is not in the message (it names the secret).
+    """
+    if not isinstance(message, NotificationMessage) or not message.body.get("qa_request"):
+        raise RenderingError("message: expected a QA certification request (domain.qa_certification)")
+    context = redact(message.template_context())
+    link = message.body.get("download") or {}
+    return environment().get_template(QA_REQUEST_TEMPLATE).render(message=context, download_url=link.get("url"))
+
+
+EXPORT_READY_TEMPLATE = "vmdk_export_ready.txt.j2"
+
+
+def render_export_message(message: NotificationMessage) -> str:
+    """The email of the standalone export pipeline: a finished export (with the one credential it must
+    carry, the download link), or any other notification (an export's failure) as usual."""
+    if not isinstance(message, NotificationMessage) or not message.body.get("vmdk_export"):
+        return render_notification(message)
+    link = message.body.get("download") or {}
+    return environment().get_template(EXPORT_READY_TEMPLATE).render(message=redact(message.template_context()),
+                                                                    download_url=link.get("url"))

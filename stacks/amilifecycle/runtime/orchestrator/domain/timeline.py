@@ -32,9 +32,11 @@ DESCRIPTIONS: Mapping[EventName, str] = {
     EventName.MARK_FOR_PRODUCTION_PATCH: "The patched AMI is approved for production and backed up to S3.",
 }
 
-# Properties not shown on the page: bulky or only meant for the QA team.
+# Properties not shown on the page: a presigned link to the exported disk is a bearer credential meant for the
+# QA team only (results no longer carry it; records written by earlier versions may). The export's location and
+# the link's expiry are shown.
 _HIDDEN_PROPERTIES: Mapping[EventName, frozenset[str]] = {
-    EventName.QA_CERTIFICATION_REQUEST: frozenset({"export_image_path", "export_presign_s3_url"}),
+    EventName.QA_CERTIFICATION_REQUEST: frozenset({"export_presign_s3_url"}),
 }
 
 

@@ -38,7 +38,6 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from ..api import Operation, operations
 from ..bootstrap import Container, container, reset
-from ..domain.capabilities import capability_not_available
 from ..domain.errors import DomainError, ErrorCode
 from ..domain.notifications import error_notification
 from ..domain.redaction import redact
@@ -164,11 +163,9 @@ def revoke(app: Application, request: Request) -> Response:
     return json_response(200, app.revocations.revoke(request.json_body(), request.path_parameters.get("lifecycle-id")))
 
 
-def not_available_yet(capability: str) -> Action:
-    """The action of an operation whose capability is not deployed yet: 501, naming it and the route."""
-    def refuse(_app: Application, request: Request) -> Response:
-        raise capability_not_available(f"{capability} ({request.method} {request.resource})")
-    return refuse
+def certify_lifecycle(app: Application, request: Request) -> Response:
+    return json_response(200, app.certifications.certify(request.json_body(),
+                                                         request.path_parameters.get("lifecycle-id")))
 
 
 # operationId (openapi.yaml) -> what the operation does.
@@ -177,7 +174,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType({
     "update_ami_lifecycle": update_lifecycle,
     "list_ami_creation_lifecycle_statuses": list_statuses,
     "get_ami_creation_lifecycle_status": get_status,
-    "certify_ami_lifecycle": not_available_yet("QA certification"),
+    "certify_ami_lifecycle": certify_lifecycle,
     "approve_ami_lifecycle": approve,
     "get_ami_creation_timeline": get_timeline,
     "create_ami_patch": create_patch,
