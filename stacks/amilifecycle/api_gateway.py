@@ -279,6 +279,8 @@ class OrchestratorApi(Construct):
                 access_log_format=access_log_format(),
                 tracing_enabled=True,
                 metrics_enabled=True,
+                # Execution logs of errors only (never data traces: they would hold keys and bodies).
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 throttling_burst_limit=api_settings.throttling_burst_limit,
                 throttling_rate_limit=api_settings.throttling_rate_limit,
