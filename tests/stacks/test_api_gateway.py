@@ -154,7 +154,7 @@ def test_the_stage_is_the_configured_one_with_tracing_and_metrics(resources, set
     [method_settings] = stage["MethodSettings"]
     assert method_settings["MetricsEnabled"] is True
     assert method_settings["DataTraceEnabled"] is False
-    assert "LoggingLevel" not in method_settings
+    assert method_settings["LoggingLevel"] == "ERROR"  # execution logs of errors, never data traces
 
 
 def test_the_stage_throttles_as_configured(resources, settings):
