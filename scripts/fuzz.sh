@@ -9,8 +9,10 @@
 #               code, content type and response body as the document declares;
 #   no key      every answer 401 with the API's JSON error;
 #   wrong key   every answer 403 with the API's JSON error.
-# Bounded: FUZZ_MAX_EXAMPLES generated cases per operation and phase (default 20)
-# and FUZZ_MAX_TIME seconds per run (default 100). Figures go to stdout and to
+# Bounded: FUZZ_MAX_EXAMPLES generated cases per operation and phase (default 20),
+# FUZZ_VALID_MAX_TIME seconds for the valid-key run (default 180) and
+# FUZZ_MAX_TIME for each of the other two (default 45). A run with fewer than
+# FUZZ_MIN_REQUESTS requests (default 1000) fails. Figures go to stdout and to
 # FUZZ_LOG_DIR (default .ci-artifacts/fuzz: summary.txt, each run's log and JUnit
 # report); docs/reliability.md records them.
 set -euo pipefail
@@ -19,7 +21,9 @@ bash scripts/setup.sh --gates
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PYTHONDONTWRITEBYTECODE=1
 
 examples=${FUZZ_MAX_EXAMPLES:-20}
-max_time=${FUZZ_MAX_TIME:-100}
+max_time=${FUZZ_MAX_TIME:-45}
+valid_max_time=${FUZZ_VALID_MAX_TIME:-180}
+min_requests=${FUZZ_MIN_REQUESTS:-1000}
 seed=${FUZZ_SEED:-20261202}
 logs=${FUZZ_LOG_DIR:-.ci-artifacts/fuzz}
 summary=$logs/summary.txt
@@ -65,12 +69,12 @@ PY
 deployed=$(date +%s)
 echo "== API: $url (deployed in $(( deployed - started )) s)"
 
-run() {  # run NAME AUTH CHECKS PHASES
-  local name=$1 auth=$2 checks=$3 phases=$4 log="$logs/$1.log" rc=0 began=$(date +%s)
+run() {  # run NAME AUTH CHECKS PHASES SECONDS
+  local name=$1 auth=$2 checks=$3 phases=$4 seconds=$5 log="$logs/$1.log" rc=0 began=$(date +%s)
   echo "== schemathesis: $name"
   SCHEMATHESIS_HOOKS=scripts.fuzz_hooks PYTHONPATH=$PWD FUZZ_AUTH=$auth FUZZ_KEYS_FILE=$work/keys.json \
     .venv-gates/bin/schemathesis run "$document" --url "$url" \
-      --max-examples "$examples" --max-time "$max_time" --seed "$seed" --checks "$checks" --phases "$phases" \
+      --max-examples "$examples" --max-time "$seconds" --seed "$seed" --checks "$checks" --phases "$phases" \
       --workers 1 --request-timeout 35 --no-color --report junit --report-junit-path "$logs/$name.xml" \
       > "$log" 2>&1 || rc=$?
   tail -25 "$log"
@@ -80,16 +84,20 @@ run() {  # run NAME AUTH CHECKS PHASES
   failures=$(grep -A1 '^Test cases:' "$log" | tail -1 | grep -oE '[0-9]+ unique failures' | grep -oE '^[0-9]+') || failures=0
   printf '%-10s exit %s, %s requests, %s unique failures, %s s\n' "$name" "$rc" "$cases" "$failures" \
     "$(( $(date +%s) - began ))" >> "$work/summary"
+  if [ "$rc" = 0 ] && ! [ "${cases:-0}" -ge "$min_requests" ] 2>/dev/null; then
+    echo "fuzz: $name made ${cases:-no} requests, fewer than $min_requests" | tee -a "$work/summary" >&2
+    rc=1
+  fi
   return $rc
 }
 
 status=0
 # Without a valid key there is no stateful phase: no operation's answer links to another.
 run valid-keys valid "no_server_error,status_code_conformance,content_type_conformance,response_schema_conformance" \
-  examples,coverage,fuzzing,stateful || status=1
-run no-key none "not_a_server_error,refused_with_json" examples,coverage,fuzzing || status=1
-run wrong-key wrong "not_a_server_error,refused_with_json" examples,coverage,fuzzing || status=1
+  examples,coverage,fuzzing,stateful "$valid_max_time" || status=1
+run no-key none "not_a_server_error,refused_with_json" examples,coverage,fuzzing "$max_time" || status=1
+run wrong-key wrong "not_a_server_error,refused_with_json" examples,coverage,fuzzing "$max_time" || status=1
 
-{ echo "fuzz $(date -u +%FT%TZ): $examples examples per operation, seed $seed, $(( $(date +%s) - started )) s in all"
+{ echo "fuzz $(date -u +%FT%TZ): $examples examples per operation, seed $seed, $(( $(date +%s) - started )) s in all (deploy $(( deployed - started )) s)"
   cat "$work/summary"; } | tee "$summary"
 exit $status
