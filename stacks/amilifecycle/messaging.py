@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -37,11 +34,10 @@ RECEIVER_QUEUE_IDS = ("AmiCreationReceiverQueue", "AmiPatchReceiverQueue", "AmiE
 
 @dataclass(frozen=True)
 class ReceiverQueue:
-    """A receiver queue, the dead-letter queue behind it and the alarm on that dead-letter queue."""
+    """A receiver queue and the dead-letter queue behind it."""
 
     queue: sqs.Queue
     dead_letter_queue: sqs.Queue
-    dead_letter_alarm: cloudwatch.Alarm
 
 
 class LifecycleMessaging(Construct):
@@ -70,9 +66,6 @@ class LifecycleMessaging(Construct):
             self.qa_notifications.add_subscription(
                 subscriptions.EmailSubscription(settings.lifecycle.qa_email_address)
             )
-
-        # CloudWatch alarms publish to the (encrypted) notification topic.
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
 
         # Construct id -> receiver queue, in a stable order.
         self.receivers: dict[str, ReceiverQueue] = {
@@ -103,18 +96,4 @@ class LifecycleMessaging(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=dead_letters),
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        # A message that could not be recorded after MAX_RECEIVE_COUNT attempts is a result lost to its
-        # lifecycle until someone looks: the alarm tells the notification topic as soon as one arrives.
-        alarm = cloudwatch.Alarm(
-            self,
-            f"{construct_id}DLQAlarm",
-            alarm_description=f"A message of {construct_id} could not be processed and is in its dead-letter queue",
-            metric=dead_letters.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(1), statistic="Maximum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.notifications))
-        return ReceiverQueue(queue=queue, dead_letter_queue=dead_letters, dead_letter_alarm=alarm)
+        return ReceiverQueue(queue=queue, dead_letter_queue=dead_letters)
