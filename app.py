@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""CDK entry point: builds the five stacks from cdk.json's projectSettings (and ``-c projectSettings.*``)."""
+"""CDK entry point: builds the five stacks from cdk.json's projectSettings (and ``-c projectSettings.*``).
+
+``-c nag=true`` also runs cdk-nag's AwsSolutions pack (stacks/nag.py): a finding aborts the synthesis.
+"""
 
 import sys
 
@@ -16,5 +19,9 @@ except SettingsError as error:
 
 from stacks.app import build_app  # noqa: E402  (settings errors first, before heavy imports)
 
-build_app(app, settings)
+stacks = build_app(app, settings)
+from stacks import nag  # noqa: E402
+
+if nag.enabled(app):
+    nag.apply(app, list(stacks.all()))
 app.synth()

@@ -68,6 +68,19 @@ def exclusive() -> Iterator[None]:
                 log.exception("DynamoDB stream delivery failed")
 
 
+READS = ("GetItem", "Query", "BatchGetItem", "TransactGetItems", "Scan")
+
+
+def _delay_read(handler: Any) -> None:
+    """A ``dynamodb delay`` fault holds a read's answer back, after the lock (see local/faults.py)."""
+    from local import faults
+
+    target = str((getattr(handler, "headers", None) or {}).get("X-Amz-Target", ""))
+    operation = target.rsplit(".", 1)[-1]
+    if operation in READS and faults.active("dynamodb", operation) is not None:
+        faults.check("dynamodb", operation)
+
+
 def install() -> None:
     """Serialize moto's DynamoDB API (idempotent)."""
     if _originals:
@@ -80,7 +93,9 @@ def install() -> None:
 
     def atomic_call_action(self: Any) -> Any:
         with exclusive():
-            return call_action(self)
+            answer = call_action(self)
+        _delay_read(self)
+        return answer
 
     def send_after_the_write(backend: Any, function_arn: str, items: list[Any], source: str) -> Any:
         if not _held():

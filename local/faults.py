@@ -8,6 +8,12 @@ runs (admin route ``POST /_local/faults`` or ``python -m local fault``):
 * ``delay`` - the call (or the simulated work) takes ``seconds`` longer;
 * ``hang``  - the simulated work never finishes (calls still answer, so a
   client sees it stuck IN_PROGRESS, as with a wedged AWS job);
+* ``dynamodb`` takes ``delay`` only, on reads (GetItem, Query, BatchGetItem,
+  TransactGetItems, Scan): the answer is held back after the read, outside
+  the lock that makes each operation atomic (``local/dynamodb_atomic.py``),
+  which widens the window between an application's read and its
+  conditional write, so concurrency tests can show that the condition, not
+  luck, keeps the writes apart;
 * ``build-fail`` (``imagebuilder`` only) - the next image builds end FAILED
   the way Image Builder reports a failed build (the image's
   ``state.reason``, and the notification it sends); no API call fails.
@@ -38,7 +44,9 @@ from local import clock
 
 DEFAULT_MESSAGE = "Injected fault"
 KINDS = ("fail", "delay", "hang")
-SERVICES = ("imagebuilder", "ec2", "inspector2", "apigateway")
+SERVICES = ("imagebuilder", "ec2", "inspector2", "apigateway", "dynamodb")
+# Services that take only some of the KINDS.
+ONLY_KINDS: dict[str, tuple[str, ...]] = {"dynamodb": ("delay",)}
 # Kinds of a service's own: they shape what a simulated resource does, never an API call.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {
     "imagebuilder": ("build-fail",),
@@ -76,7 +84,7 @@ _faults: dict[tuple[str, ...], Fault] = {}
 
 
 def kinds_for(service: str) -> tuple[str, ...]:
-    return KINDS + SERVICE_KINDS.get(service, ())
+    return ONLY_KINDS.get(service, KINDS) + SERVICE_KINDS.get(service, ())
 
 
 def _key(fault: Fault) -> tuple[str, ...]:
@@ -93,7 +101,7 @@ def set_fault(service: str, kind: str, operation: str = "*", seconds: float = 0.
         raise ValueError(f"unknown service {service!r}: expected one of {', '.join(SERVICES)}")
     if kind not in kinds_for(service):
         extra = SERVICE_KINDS.get(service, ())
-        raise ValueError(f"unknown fault kind {kind!r}: expected one of {', '.join(KINDS)}"
+        raise ValueError(f"unknown fault kind {kind!r}: expected one of {', '.join(ONLY_KINDS.get(service, KINDS))}"
                          + (f" (for {service} also {', '.join(extra)})" if extra else ""))
     if seconds < 0:
         raise ValueError(f"seconds must be >= 0, got {seconds}")

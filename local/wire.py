@@ -89,7 +89,7 @@ def identify(request: Request) -> AwsRequest:
 def _guess_protocol(request: Request) -> str:
     if request.headers.get("X-Amz-Target"):
         return "json"
-    if request.content_type.startswith("application/x-www-form-urlencoded"):
+    if (request.content_type or "").startswith("application/x-www-form-urlencoded"):
         return "query"
     return "rest-json"
 
@@ -100,7 +100,7 @@ def _operation_name(request: Request, model: Any, protocol: str) -> str | None:
         return target.rsplit(".", 1)[-1]
     if protocol in ("query", "ec2"):
         action = request.args.get("Action")
-        if not action and request.content_type.startswith("application/x-www-form-urlencoded"):
+        if not action and (request.content_type or "").startswith("application/x-www-form-urlencoded"):
             values = parse_qs(request.get_data(as_text=True)).get("Action")
             action = values[0] if values else None
         return action

@@ -4,14 +4,19 @@
 # package-lock.json changed since the last run.
 #   scripts/setup.sh              app + tests environment and CDK CLI
 #   scripts/setup.sh --checkov    also checkov in its own .venv-checkov
+#   scripts/setup.sh --gates      also the hardening gates' tools: schemathesis and
+#                                 parliament in .venv-gates, asl-validator in
+#                                 tools/asl-validator/node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_checkov=false
+want_gates=false
 for arg in "$@"; do
   case "$arg" in
     --checkov) want_checkov=true ;;
-    *) echo "setup.sh: unknown option '$arg' (allowed: --checkov)" >&2; exit 2 ;;
+    --gates) want_gates=true ;;
+    *) echo "setup.sh: unknown option '$arg' (allowed: --checkov, --gates)" >&2; exit 2 ;;
   esac
 done
 
@@ -38,6 +43,7 @@ venv() {  # venv DIR REQUIREMENTS
 
 venv .venv requirements.txt
 $want_checkov && venv .venv-checkov requirements-checkov.txt
+$want_gates && venv .venv-gates requirements-gates.txt
 
 want=$(stamp package-lock.json)
 if [ ! -x node_modules/.bin/cdk ] || [ "$(cat node_modules/.lock-stamp 2>/dev/null)" != "$want" ]; then
@@ -45,4 +51,15 @@ if [ ! -x node_modules/.bin/cdk ] || [ "$(cat node_modules/.lock-stamp 2>/dev/nu
   npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config "nodedir"' || true
   [ -x node_modules/.bin/cdk ] || { echo "setup.sh: npm ci did not install the CDK CLI" >&2; exit 1; }
   echo "$want" > node_modules/.lock-stamp
+fi
+
+if $want_gates; then
+  tools=tools/asl-validator
+  want=$(stamp "$tools/package-lock.json")
+  if [ ! -x "$tools/node_modules/.bin/asl-validator" ] || [ "$(cat "$tools/node_modules/.lock-stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing the pinned asl-validator (npm ci in $tools)"
+    npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config "nodedir"' || true
+    [ -x "$tools/node_modules/.bin/asl-validator" ] || { echo "setup.sh: npm ci did not install asl-validator" >&2; exit 1; }
+    echo "$want" > "$tools/node_modules/.lock-stamp"
+  fi
 fi

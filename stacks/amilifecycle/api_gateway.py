@@ -6,6 +6,10 @@ becomes the deployed definition (:func:`deployable_document`):
 * every operation gets a Lambda proxy integration with the API function
   (one function serves every route; it registers its routes from the same
   document);
+* a Lambda REQUEST authorizer checks the route's key first, before any
+  request validation and before the API function runs (see
+  :data:`AUTHORIZERS`): no key is ``401``, a wrong key ``403``, each with
+  the API's JSON error body;
 * request validators check parameters on every operation and the body on
   operations that take one, against the document's own schemas;
 * gateway responses give the gateway's own errors (validation, unknown
@@ -50,6 +54,18 @@ from stacks.settings import Settings
 
 API_FUNCTION_ID = "OrchestratorApiFunction"
 API_HANDLER = "api.handle"
+AUTHORIZER_FUNCTION_ID = "OrchestratorApiAuthorizer"
+AUTHORIZER_HANDLER = "authorizer.handle"
+API_KEY_HEADER = "x-api-key"
+# Authorizer results are cached this long per key (API Gateway's default; its maximum is 3600).
+AUTHORIZER_RESULT_TTL_SECONDS = 300
+# Two authorizers, one function. Writes (POST, PUT) take the key from the x-api-key header only: that
+# header is the identity source, so a request without it is answered 401 by the gateway itself and
+# the answer for a key is cached. Reads (GET) also accept the legacy ?api_key= query parameter (a
+# timeline link opened in a browser cannot send a header); identity sources are all required, so
+# these have none, which API Gateway only allows without caching: the function runs on every read.
+HEADER_KEY_AUTHORIZER = "route-key-header"
+HEADER_OR_QUERY_KEY_AUTHORIZER = "route-key-header-or-query"
 # API Gateway gives an integration at most 29 seconds; the function stops first.
 INTEGRATION_TIMEOUT_MILLIS = 29000
 API_FUNCTION_TIMEOUT = cdk.Duration.seconds(28)
@@ -80,17 +96,26 @@ GATEWAY_RESPONSES: dict[str, dict[str, Any]] = {
     "BAD_REQUEST_BODY": {"statusCode": 400, "responseTemplates": _BODY_ERROR_TEMPLATE},
     # "Missing required request parameters: [<names>]" names the parameter itself.
     "BAD_REQUEST_PARAMETERS": {"statusCode": 400, "responseTemplates": _error_template("VALIDATION_ERROR")},
-    # No authorizer is configured, so a missing token can only mean an unknown route.
+    # The authorizers answer a missing key with UNAUTHORIZED, so a missing token can only mean an unknown route.
     "MISSING_AUTHENTICATION_TOKEN": {"statusCode": 404, "responseTemplates": _error_template("NOT_FOUND")},
+    # The authorizer's refusals, in the API's own error shape (and the API function's own messages).
+    "UNAUTHORIZED": {"statusCode": 401, "responseTemplates": {
+        JSON_MEDIA_TYPE: '{"error": "an API key is required: send it in the %s header", "code": "UNAUTHORIZED"}'
+                         % API_KEY_HEADER}},
+    "ACCESS_DENIED": {"statusCode": 403, "responseTemplates": {
+        JSON_MEDIA_TYPE: '{"error": "the API key is not valid for this route", "code": "FORBIDDEN"}'}},
+    # The authorizer failed (a key secret cannot be read): a deployment fault, as the function's own 500.
+    "AUTHORIZER_FAILURE": {"statusCode": 500, "responseTemplates": _error_template("INTERNAL_ERROR")},
+    "AUTHORIZER_CONFIGURATION_ERROR": {"statusCode": 500, "responseTemplates": _error_template("INTERNAL_ERROR")},
     "DEFAULT_5XX": {"responseTemplates": _error_template("INTERNAL_ERROR")},
 }
 
 
-def _operations_of(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _methods_and_operations_of(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for path_item in document.get("paths", {}).values():
         for method in HTTP_METHODS:
             if method in path_item:
-                yield path_item[method]
+                yield method, path_item[method]
 
 
 def _inline_references(node: Any, document: dict[str, Any], depth: int = 0) -> Any:
@@ -120,7 +145,23 @@ def _without_non_json_response_schemas(operation: dict[str, Any]) -> None:
                 content.pop("schema", None)
 
 
-def deployable_document(document: dict[str, Any], *, function_arn: str, title: str) -> dict[str, Any]:
+def authorizer_schemes(authorizer_function_arn: str,
+                       ttl_seconds: int = AUTHORIZER_RESULT_TTL_SECONDS) -> dict[str, dict[str, Any]]:
+    """The two Lambda REQUEST authorizers as OpenAPI security schemes (API Gateway's import extensions)."""
+    def scheme(identity_source: str | None, ttl: int) -> dict[str, Any]:
+        authorizer: dict[str, Any] = {"type": "request", "authorizerUri": integration_uri(authorizer_function_arn),
+                                      "authorizerResultTtlInSeconds": ttl}
+        if identity_source:
+            authorizer["identitySource"] = identity_source
+        return {"type": "apiKey", "name": API_KEY_HEADER, "in": "header",
+                "x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": authorizer}
+
+    return {HEADER_KEY_AUTHORIZER: scheme(f"method.request.header.{API_KEY_HEADER}", ttl_seconds),
+            HEADER_OR_QUERY_KEY_AUTHORIZER: scheme(None, 0)}
+
+
+def deployable_document(document: dict[str, Any], *, function_arn: str, authorizer_function_arn: str,
+                        title: str, authorizer_ttl_seconds: int = AUTHORIZER_RESULT_TTL_SECONDS) -> dict[str, Any]:
     """The OpenAPI document as API Gateway imports it (see the module docstring)."""
     deployed = copy.deepcopy(document)
     deployed.pop("servers", None)
@@ -134,8 +175,11 @@ def deployable_document(document: dict[str, Any], *, function_arn: str, title: s
         PARAMETERS_ONLY: {"validateRequestBody": False, "validateRequestParameters": True},
     }
     deployed["x-amazon-apigateway-gateway-responses"] = copy.deepcopy(GATEWAY_RESPONSES)
+    components.setdefault("securitySchemes", {}).update(
+        authorizer_schemes(authorizer_function_arn, authorizer_ttl_seconds))
     uri = integration_uri(function_arn)
-    for operation in _operations_of(deployed):
+    for method, operation in _methods_and_operations_of(deployed):
+        operation["security"] = [{HEADER_OR_QUERY_KEY_AUTHORIZER if method == "get" else HEADER_KEY_AUTHORIZER: []}]
         operation["x-amazon-apigateway-integration"] = {
             "type": "aws_proxy",
             "httpMethod": "POST",
@@ -203,9 +247,25 @@ class OrchestratorApi(Construct):
         patch_component_bucket.grant_read(self.function)
         self._grant(tables=tables, key=key, api_keys=api_keys, key_settings=key_settings,
                     notifications=notifications)
+        # The authorizer reads every route key (a key's policy names all the routes it opens) and nothing else.
+        self.authorizer = functions.function(
+            AUTHORIZER_FUNCTION_ID,
+            handler=AUTHORIZER_HANDLER,
+            description="Orchestrator API: checks each route's API key before the gateway validates the request",
+            timeout=cdk.Duration.seconds(10),
+            memory_size=256,
+            environment={
+                "API_KEY_SECRET_PREFIX": api_keys.prefix,
+                "API_KEY_NAMES_JSON": json.dumps(key_names, separators=(",", ":")),
+            },
+        )
+        for setting in key_settings:
+            api_keys.by_setting[setting].grant_read(self.authorizer)
+        key.grant_decrypt(self.authorizer)
 
         stage_name = api_settings.stage_name
         definition = deployable_document(document, function_arn=self.function.function_arn,
+                                         authorizer_function_arn=self.authorizer.function_arn,
                                          title=settings.physical_name(api_settings.api_name))
         self.rest_api = apigateway.SpecRestApi(
             self,
@@ -223,6 +283,8 @@ class OrchestratorApi(Construct):
                 access_log_format=access_log_format(),
                 tracing_enabled=True,
                 metrics_enabled=True,
+                # Execution logs of errors only (never data traces: they would hold keys and bodies).
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 throttling_burst_limit=api_settings.throttling_burst_limit,
                 throttling_rate_limit=api_settings.throttling_rate_limit,
@@ -241,6 +303,14 @@ class OrchestratorApi(Construct):
             principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
             action="lambda:InvokeFunction",
             source_arn=self.rest_api.arn_for_execute_api(method="*", path="/*", stage=stage_name),
+        )
+
+        self.authorizer.add_permission(
+            "InvokeAsAuthorizer",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=cdk.Stack.of(self).format_arn(service="execute-api", resource=self.rest_api.rest_api_id,
+                                                     resource_name="authorizers/*"),
         )
 
         endpoint = f"https://{self.rest_api.rest_api_id}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"

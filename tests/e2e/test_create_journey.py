@@ -168,6 +168,24 @@ def test_deploy_prints_a_working_api_url(user):
     assert answer.json()["code"] == "UNAUTHORIZED"
 
 
+def test_the_key_is_checked_before_the_body_is_validated(user):
+    outputs = json.loads((user.env_file.parent / f"outputs-{STACK_TAG}.json").read_text())[f"AmiLifecycle-{STACK_TAG}"]
+    url = f"{outputs['amiOrchestratorApiGatewayUrl']}/ami-creation/lifecycles"
+    secret = f"{outputs['apiKeySecretPrefix']}ami_creation_post_api_key"
+    key = user.aws("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    bad_body = {"colour": "blue"}
+
+    no_key = requests.post(url, json=bad_body, timeout=30)
+    wrong_key = requests.post(url, json=bad_body, headers={"x-api-key": "not-the-key"}, timeout=30)
+    status_key = requests.put(url, json=bad_body, headers={"x-api-key": key}, timeout=30)  # create's key, not update's
+    right_key = requests.post(url, json=bad_body, headers={"x-api-key": key}, timeout=30)
+
+    assert (no_key.status_code, no_key.json()["code"]) == (401, "UNAUTHORIZED")
+    assert (wrong_key.status_code, wrong_key.json()["code"]) == (403, "FORBIDDEN")
+    assert (status_key.status_code, status_key.json()["code"]) == (403, "FORBIDDEN")
+    assert (right_key.status_code, right_key.json()["code"]) == (400, "VALIDATION_ERROR")
+
+
 def test_create_waits_until_the_build_completes_and_prints_only_the_id(built):
     assert re.fullmatch(r"[0-9a-f-]{36}", built["lifecycle_id"])
     assert built["create"].stdout == f"LC={built['lifecycle_id']}\n"

@@ -30,7 +30,8 @@ def orchestrator_api() -> Any:
 
     backend = apigateway_backends["123456789012"]["eu-central-1"]
     api = backend.create_rest_api(name="orchestrator-validation", description="")
-    document = deployable_document(load_openapi(), function_arn=FUNCTION_ARN, title="t")
+    document = deployable_document(load_openapi(), function_arn=FUNCTION_ARN, authorizer_function_arn=FUNCTION_ARN,
+                                   title="t")
     # The stack's integration URI holds CloudFormation pseudo parameters; give it this region's values.
     uri = f"arn:aws:apigateway:eu-central-1:lambda:path/2015-03-31/functions/{FUNCTION_ARN}/invocations"
     for path_item in document["paths"].values():

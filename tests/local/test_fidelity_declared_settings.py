@@ -219,8 +219,15 @@ def test_api_requests_are_access_logged_in_the_declared_format(product):
                                  stageName=product.outputs["amiOrchestratorApiGatewayStageName"])
     group = stage["accessLogSettings"]["destinationArn"].split(":log-group:")[1]
     base = product.outputs["amiOrchestratorApiGatewayUrl"].rstrip("/")
+    from stacks.settings import load_settings
 
-    routed = requests.get(f"{base}/ami-creation/lifecycles/{uuid.uuid4()}/status", timeout=60)
+    leaf = load_settings().lifecycle.api.all_key_names["ami_creation_status_secret_name"]
+    key = product.cloud.boto3_client("secretsmanager").get_secret_value(
+        SecretId=product.outputs["apiKeySecretPrefix"] + leaf)["SecretString"]
+
+    # With the route's key: the authorizer lets it through to the integration (an unknown lifecycle, 404).
+    routed = requests.get(f"{base}/ami-creation/lifecycles/{uuid.uuid4()}/status", headers={"x-api-key": key},
+                          timeout=60)
     unrouted = requests.get(f"{base}/no/such/route", timeout=60)
 
     def line_of(response: requests.Response) -> dict[str, Any] | None:

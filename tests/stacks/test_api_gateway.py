@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from stacks.amilifecycle.api import HTTP_METHODS, load_openapi, operations
-from stacks.amilifecycle.api_gateway import (BODY_AND_PARAMETERS, PARAMETERS_ONLY, deployable_document,
-                                             integration_uri)
+from stacks.amilifecycle.api_gateway import (AUTHORIZER_RESULT_TTL_SECONDS, BODY_AND_PARAMETERS,
+                                             HEADER_KEY_AUTHORIZER, HEADER_OR_QUERY_KEY_AUTHORIZER, PARAMETERS_ONLY,
+                                             deployable_document, integration_uri)
 
 RECEIVER_KEY_SETTINGS = {"ami_creation_receiver_secret_name", "ami_patch_receiver_secret_name",
                          "ami_error_receiver_secret_name"}
@@ -134,7 +135,7 @@ def test_a_body_the_gateway_refuses_is_answered_with_the_validators_findings(bod
 def test_only_schema_references_remain_in_the_deployed_definition(body):
     text = json.dumps(body)
     assert "#/components/parameters" not in text and "#/components/responses" not in text
-    assert set(body["components"]) == {"schemas"}
+    assert set(body["components"]) == {"schemas", "securitySchemes"}
     assert "servers" not in body
 
 
@@ -153,7 +154,7 @@ def test_the_stage_is_the_configured_one_with_tracing_and_metrics(resources, set
     [method_settings] = stage["MethodSettings"]
     assert method_settings["MetricsEnabled"] is True
     assert method_settings["DataTraceEnabled"] is False
-    assert "LoggingLevel" not in method_settings
+    assert method_settings["LoggingLevel"] == "ERROR"  # execution logs of errors, never data traces
 
 
 def test_the_stage_throttles_as_configured(resources, settings):
@@ -269,12 +270,14 @@ def test_no_output_besides_the_published_api_keys(template):
 def test_deployable_document_leaves_the_source_document_untouched():
     document = load_openapi()
     before = json.dumps(document, sort_keys=True)
-    deployable_document(document, function_arn="arn:aws:lambda:us-east-1:123456789012:function:api", title="t")
+    deployable_document(document, function_arn="arn:aws:lambda:us-east-1:123456789012:function:api",
+                        authorizer_function_arn="arn:aws:lambda:us-east-1:123456789012:function:authorizer", title="t")
     assert json.dumps(document, sort_keys=True) == before
 
 
 def test_deployable_document_drops_the_schema_of_the_html_page_only():
-    deployed = deployable_document(load_openapi(), function_arn="arn:fn", title="t")
+    deployed = deployable_document(load_openapi(), function_arn="arn:fn", authorizer_function_arn="arn:authz",
+                                   title="t")
     timeline = deployed["paths"]["/ami-creation/lifecycles/{lifecycle-id}/timeline"]["get"]["responses"]
     assert timeline["200"]["content"] == {"text/html": {}}
     assert timeline["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
@@ -284,3 +287,69 @@ def test_the_integration_uri_is_the_lambda_invocation_path():
     uri = integration_uri("arn:aws:lambda:us-east-1:123456789012:function:api")
     assert uri.endswith(":lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:api"
                         "/invocations")
+
+
+# ---------------------------------------------------------------- the authorizer
+
+@pytest.fixture(scope="module")
+def authorizer_statements(stack, resources) -> list[dict[str, Any]]:
+    role = logical_id(stack, stack.api.authorizer.role)
+    found = []
+    for policy in of_type(resources, "AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def test_every_route_is_authorized_by_a_lambda_request_authorizer(stack, body):
+    schemes = body["components"]["securitySchemes"]
+    authorizer_arn = {"Fn::GetAtt": [logical_id(stack, stack.api.authorizer), "Arn"]}
+    for name in (HEADER_KEY_AUTHORIZER, HEADER_OR_QUERY_KEY_AUTHORIZER):
+        scheme = schemes[name]
+        assert scheme["x-amazon-apigateway-authtype"] == "custom"
+        assert scheme["x-amazon-apigateway-authorizer"]["type"] == "request"
+        assert authorizer_arn in scheme["x-amazon-apigateway-authorizer"]["authorizerUri"]["Fn::Join"][1]
+    for method, path, operation in body_operations(body):
+        expected = HEADER_OR_QUERY_KEY_AUTHORIZER if method == "GET" else HEADER_KEY_AUTHORIZER
+        assert operation["security"] == [{expected: []}], (method, path)
+
+
+def test_writes_are_authorized_by_the_key_header_with_a_cached_result(body):
+    authorizer = body["components"]["securitySchemes"][HEADER_KEY_AUTHORIZER]["x-amazon-apigateway-authorizer"]
+    assert authorizer["identitySource"] == "method.request.header.x-api-key"
+    assert authorizer["authorizerResultTtlInSeconds"] == AUTHORIZER_RESULT_TTL_SECONDS == 300
+
+
+def test_reads_may_also_bring_the_legacy_query_key_so_their_authorizer_has_no_identity_source(body):
+    authorizer = body["components"]["securitySchemes"][HEADER_OR_QUERY_KEY_AUTHORIZER][
+        "x-amazon-apigateway-authorizer"]
+    assert "identitySource" not in authorizer
+    assert authorizer["authorizerResultTtlInSeconds"] == 0
+
+
+def test_authorizer_refusals_are_401_and_403_with_the_apis_json_error(body):
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for response_type, status, code in (("UNAUTHORIZED", 401, "UNAUTHORIZED"), ("ACCESS_DENIED", 403, "FORBIDDEN")):
+        assert responses[response_type]["statusCode"] == status
+        rendered = json.loads(responses[response_type]["responseTemplates"]["application/json"])
+        assert rendered["code"] == code and rendered["error"]
+    assert responses["AUTHORIZER_FAILURE"]["statusCode"] == 500
+
+
+def test_api_gateway_may_invoke_the_authorizer_of_this_api_only(stack, resources):
+    authorizer = logical_id(stack, stack.api.authorizer)
+    [permission] = [p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+                    if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [authorizer, "Arn"]}]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    source = json.dumps(permission["SourceArn"])
+    assert "authorizers/*" in source and logical_id(stack, stack.api.rest_api) in source
+
+
+def test_the_authorizer_reads_the_route_keys_and_no_receiver_key(stack, authorizer_statements, settings):
+    reads = allowing(authorizer_statements, "secretsmanager:GetSecretValue")
+    secrets = {json.dumps(resource) for statement in reads for resource in as_list(statement["Resource"])}
+    route_settings = {op.api_key_setting for op in operations(load_openapi())}
+    expected = {json.dumps({"Ref": logical_id(stack, stack.api_keys.by_setting[setting])})
+                for setting in route_settings}
+    assert secrets == expected
+    assert not allowing(authorizer_statements, "dynamodb:GetItem")

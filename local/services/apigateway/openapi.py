@@ -12,6 +12,9 @@ from the document and its API Gateway extensions:
 * ``x-amazon-apigateway-request-validators`` and
   ``x-amazon-apigateway-request-validator`` (document default, per operation),
 * ``x-amazon-apigateway-gateway-responses``,
+* ``x-amazon-apigateway-authorizer`` in ``components.securitySchemes``
+  (``x-amazon-apigateway-authtype: custom``): Lambda TOKEN / REQUEST
+  authorizers, attached to the operations whose ``security`` names them,
 * ``x-amazon-apigateway-binary-media-types``.
 
 ``components.schemas`` become models whose schemas are JSON Schema draft 4
@@ -107,6 +110,7 @@ class OpenApiImporter:
         self.document = document
         self.mode = mode
         self._validator_ids: dict[str, str] = {}
+        self._authorizer_ids: dict[str, str] = {}
 
     def run(self) -> None:
         if self.mode == "overwrite":
@@ -122,6 +126,7 @@ class OpenApiImporter:
             self.api.binaryMediaTypes = list(binary_types)
         self._import_models()
         self._import_validators()
+        self._import_authorizers()
         self._import_gateway_responses()
         for path in sorted(self.document["paths"]):
             self._import_path(path, self.document["paths"][path] or {})
@@ -135,6 +140,7 @@ class OpenApiImporter:
         self.api.models = {}
         self.api.request_validators = {}
         self.api.gateway_responses = {}
+        self.api.authorizers = {}
 
     def _resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (parameters, request bodies)."""
@@ -192,6 +198,48 @@ class OpenApiImporter:
             )
         return self._validator_ids[name]
 
+    def _import_authorizers(self) -> None:
+        schemes = (self.document.get("components") or {}).get("securitySchemes") or {}
+        existing = {authorizer.name: authorizer for authorizer in self.api.authorizers.values()}
+        for name, scheme in schemes.items():
+            settings = (scheme or {}).get("x-amazon-apigateway-authorizer")
+            if not isinstance(settings, dict):
+                continue
+            authorizer_type = str(settings.get("type", "token")).upper()
+            if authorizer_type not in ("TOKEN", "REQUEST"):
+                raise OpenApiError(f"security scheme {name!r}: authorizer type {settings.get('type')!r} is not "
+                                   f"served by the local cloud (token and request are)")
+            identity_source = settings.get("identitySource")
+            if authorizer_type == "TOKEN" and not identity_source:
+                identity_source = f"method.request.header.{scheme.get('name', 'Authorization')}"
+            ttl = settings.get("authorizerResultTtlInSeconds")
+            if ttl not in (None, "") and int(ttl) > 0 and not identity_source:
+                raise OpenApiError(f"security scheme {name!r}: an authorizer that caches its results "
+                                   f"(authorizerResultTtlInSeconds {ttl}) needs an identitySource")
+            values = {"authorizer_uri": settings.get("authorizerUri"),
+                      "authorizer_credentials": settings.get("authorizerCredentials"),
+                      "identity_source": identity_source,
+                      "identiy_validation_expression": settings.get("identityValidationExpression"),
+                      "authorizer_result_ttl": ttl}
+            if name in existing:
+                authorizer = existing[name]
+                authorizer.type = authorizer_type
+                authorizer.authorizer_uri = values["authorizer_uri"]
+                authorizer.authorizer_credentials = values["authorizer_credentials"]
+                authorizer.identity_source = values["identity_source"]
+                authorizer.authorizer_result_ttl = values["authorizer_result_ttl"]
+            else:
+                authorizer = self.backend.create_authorizer(self.api.id, name, authorizer_type, **values)
+            self._authorizer_ids[name] = authorizer.id
+
+    def _authorizer_of(self, operation: dict[str, Any]) -> str | None:
+        """The id of the Lambda authorizer the operation's ``security`` names (or the document's default)."""
+        for requirement in operation.get("security", self.document.get("security")) or []:
+            for name in requirement:
+                if name in self._authorizer_ids:
+                    return self._authorizer_ids[name]
+        return None
+
     def _import_gateway_responses(self) -> None:
         responses = self.document.get("x-amazon-apigateway-gateway-responses") or {}
         for response_type, settings in responses.items():
@@ -230,11 +278,13 @@ class OpenApiImporter:
             operation = operation or {}
             where = f"{method} {path}"
             validator_name = operation.get("x-amazon-apigateway-request-validator", default_validator)
+            authorizer_id = self._authorizer_of(operation)
             self.backend.put_method(
                 function_id=self.api.id,
                 resource_id=resource.id,
                 method_type=method,
-                authorization_type="NONE",
+                authorization_type="CUSTOM" if authorizer_id else "NONE",
+                authorizer_id=authorizer_id,
                 api_key_required=self._requires_api_key(operation),
                 request_parameters=self._request_parameters(shared_parameters, operation.get("parameters") or []),
                 request_models=self._request_models(operation, method, path),

@@ -1,6 +1,7 @@
 """Serving one HTTP request through a deployed REST API, the way API
-Gateway does: find the API and stage, route to a method, apply the
-method's request validator, call the integration, answer.
+Gateway does: find the API and stage, route to a method, run the method's
+Lambda authorizer (``authorizers.py``), apply the method's request
+validator, call the integration, answer.
 
 Integrations served: ``AWS_PROXY`` to a Lambda function (invoked through
 moto's Lambda backend, hence through the local Lambda runtime) and
@@ -24,7 +25,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from local import clock, faults
-from local.services.apigateway import access_log, models
+from local.services.apigateway import access_log, authorizers, models
 from local.services.apigateway.proxy import (
     MalformedProxyResponse,
     RequestInfo,
@@ -43,7 +44,10 @@ _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 # Status and message of API Gateway's default gateway responses.
 GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "UNAUTHORIZED": (401, "Unauthorized"),
     "ACCESS_DENIED": (403, "Forbidden"),
+    "AUTHORIZER_FAILURE": (500, "Authorizer Error"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "Authorizer configuration error"),
     "INVALID_API_KEY": (403, "Forbidden"),
     "RESOURCE_NOT_FOUND": (404, "Not Found"),
     "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
@@ -55,7 +59,8 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
 }
 _ERROR_TYPES = {
     "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
-    "ACCESS_DENIED": "ForbiddenException",
+    "UNAUTHORIZED": "UnauthorizedException",
+    "ACCESS_DENIED": "AccessDeniedException",
     "INVALID_API_KEY": "ForbiddenException",
     "RESOURCE_NOT_FOUND": "NotFoundException",
     "BAD_REQUEST_PARAMETERS": "BadRequestException",
@@ -183,6 +188,13 @@ def _route_and_call(request: Request, location: models.ApiLocation, stage: Any,
     if fault is not None and fault.kind == "hang":
         time.sleep(clock.scaled(_integration_timeout(match.method.method_integration)))
         return gateway_response(api, "INTEGRATION_TIMEOUT", info, **errors), match.route_key
+    authorizer_context = None
+    if str(match.method.authorization_type or "").upper() == "CUSTOM":
+        decision = _authorize(request, location, stage, info, match)
+        if not decision.allowed:
+            return gateway_response(api, decision.response_type, info, message=decision.message,
+                                    **errors), match.route_key
+        authorizer_context = decision.context
     if match.method.api_key_required and not _valid_api_key(location.backend, request):
         return gateway_response(api, "INVALID_API_KEY", info, **errors), match.route_key
     failure = models.validate_request(api, match.method, request.args.to_dict(flat=False),
@@ -195,12 +207,33 @@ def _route_and_call(request: Request, location: models.ApiLocation, stage: Any,
         log.warning("%s of API %s has no integration", match.route_key, api.id)
         return gateway_response(api, "API_CONFIGURATION_ERROR", info, **errors), match.route_key
     if integration.integration_type == "AWS_PROXY":
-        return _lambda_proxy(request, location, stage, info, match, integration), match.route_key
+        return _lambda_proxy(request, location, stage, info, match, integration,
+                             authorizer_context), match.route_key
     if integration.integration_type == "MOCK":
         return _mock(integration, info), match.route_key
     log.warning("%s of API %s: integration type %s is not served by the local cloud (AWS_PROXY and MOCK are)",
                 match.route_key, api.id, integration.integration_type)
     return gateway_response(api, "API_CONFIGURATION_ERROR", info, **errors), match.route_key
+
+
+def _authorize(request: Request, location: models.ApiLocation, stage: Any, info: RequestInfo,
+               match: models.RouteMatch) -> authorizers.Decision:
+    api = location.api
+    authorizer = api.authorizers.get(match.method.authorizer_id or "")
+    if authorizer is None:
+        log.warning("%s of API %s names authorizer %r, which the API does not have", match.route_key, api.id,
+                    match.method.authorizer_id)
+        return authorizers.Decision("AUTHORIZER_CONFIGURATION_ERROR", "Authorizer configuration error")
+    arn = authorizers.method_arn(location.region, location.account_id, api.id, stage.name, request.method,
+                                 info.path)
+    event = proxy_event(request, info, match.resource.get_path(), match.resource.id, match.path_parameters,
+                        stage.variables or {}, api.binaryMediaTypes)
+    decision = authorizers.authorize(authorizer, api_id=api.id, stage=stage, request=request, arn=arn,
+                                     event=event, invoke=_invoke_function, function_arn=function_arn)
+    if not decision.allowed:
+        log.info("%s of API %s: authorizer %s answered %s", match.route_key, api.id, authorizer.name,
+                 decision.response_type)
+    return decision
 
 
 def _valid_api_key(backend: Any, request: Request) -> bool:
@@ -239,7 +272,8 @@ def _invoke_function(arn: str, event: dict[str, Any]) -> tuple[bytes, str | None
 
 
 def _lambda_proxy(request: Request, location: models.ApiLocation, stage: Any, info: RequestInfo,
-                  match: models.RouteMatch, integration: Any) -> Response:
+                  match: models.RouteMatch, integration: Any,
+                  authorizer_context: dict[str, Any] | None = None) -> Response:
     api = location.api
     resource_path = match.resource.get_path()
     errors = {"resource_path": resource_path, "http_method": request.method}
@@ -250,6 +284,8 @@ def _lambda_proxy(request: Request, location: models.ApiLocation, stage: Any, in
         return gateway_response(api, "API_CONFIGURATION_ERROR", info, **errors)
     event = proxy_event(request, info, resource_path, match.resource.id, match.path_parameters,
                         stage.variables or {}, api.binaryMediaTypes)
+    if authorizer_context is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer_context)
     future = _integration_executor().submit(_invoke_function, arn, event)
     invoked = time.monotonic()
     try:

@@ -20,8 +20,9 @@ from werkzeug.wrappers import Request, Response
 
 from local.services.apigateway import responses
 
-_USER_REQUEST = re.compile(r"^/restapis/(?P<api_id>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
-_EXECUTE_API = re.compile(r"^/_aws/execute-api/(?P<api_id>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$")
+# A route path may hold any character a client percent-encodes, line breaks included (re.DOTALL).
+_USER_REQUEST = re.compile(r"^/restapis/(?P<api_id>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$", re.DOTALL)
+_EXECUTE_API = re.compile(r"^/_aws/execute-api/(?P<api_id>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$", re.DOTALL)
 _INVOKE_URL = re.compile(
     r"https://(?P<api_id>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
     r"(?P<rest>/[^\s\"'<>]*)?"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -58,6 +58,20 @@ class ApiKeys:
         if not self._may_refresh(setting):
             return False
         return _same(presented, self._key(setting, force=True))
+
+    def matching(self, settings: Iterable[str], presented: str) -> list[str]:
+        """The ``settings`` whose key ``presented`` is, in the given order.
+
+        The cached values are compared first; only when none matches are the
+        secrets read again (each at most every ``min_refresh_seconds``), so a
+        valid key never costs a read of the other routes' secrets.
+        """
+        settings = list(settings)
+        found = [setting for setting in settings if _same(presented, self._key(setting, force=False))]
+        if found:
+            return found
+        return [setting for setting in settings
+                if self._may_refresh(setting) and _same(presented, self._key(setting, force=True))]
 
     def _may_refresh(self, setting: str) -> bool:
         now = self._clock()

@@ -10,7 +10,9 @@ request goes through the same steps:
 1. authentication: the key comes from the ``x-api-key`` header, else from
    the legacy ``api_key`` body field (POST, PUT) or query parameter (GET);
    none -> 401, not the key of the operation's ``x-ami-lifecycle-api-key``
-   setting -> 403;
+   setting -> 403. Behind the gateway the Lambda authorizer
+   (:mod:`.authorizer`) has already refused those before request
+   validation; this check stays for any other way the function is invoked;
 2. operations whose capability is not deployed yet -> 501;
 3. the action: validation errors -> 400, unknown lifecycle -> 404, rule
    violations -> 409 (a ``DomainError`` carries its status; one exception
