@@ -35,7 +35,7 @@ set -e
 if (( rc & 3 )); then echo "cfn-lint: errors found" >&2; exit 1; fi
 echo "cfn-lint: 0 errors"
 
-echo "== iam check"; .venv/bin/python scripts/iam_check.py --quiet
+echo "== iam check"; .venv/bin/python scripts/iam_check.py --quiet --report-unused
 
 echo "== checkov"
 .venv-checkov/bin/checkov --config-file checkov.yaml

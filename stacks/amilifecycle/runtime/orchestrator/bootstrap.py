@@ -28,7 +28,8 @@ class Container:
                                                                       cached_property))
         if unknown:
             raise TypeError(f"bootstrap: unknown pieces {', '.join(unknown)}")
-        self.__dict__.update(overrides)  # a cached_property reads its value from the instance dict first
+        for name, piece in overrides.items():
+            setattr(self, name, piece)  # a cached_property reads its value from the instance dict first
 
     # ------------------------------------------------------------ adapters
 

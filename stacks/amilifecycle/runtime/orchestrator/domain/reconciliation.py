@@ -101,7 +101,8 @@ class CopyOutcome:
         if self.problem:
             document["problem"] = self.problem
         else:
-            document.update({"repaired": self.repaired, "tags": [drift.to_dict() for drift in self.drift]})
+            document["repaired"] = self.repaired
+            document["tags"] = [drift.to_dict() for drift in self.drift]
         return document
 
 

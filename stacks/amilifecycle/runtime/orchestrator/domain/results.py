@@ -53,7 +53,7 @@ class EventResult:
 
     def with_properties(self, **extra: Any) -> "EventResult":
         """A copy with ``extra`` added to (or replacing entries of) ``properties``."""
-        merged = copy.deepcopy(dict(self.properties))
+        merged: dict[str, Any] = copy.deepcopy(dict(self.properties))
         merged.update(copy.deepcopy(extra))
         return replace(self, properties=merged)
 
