@@ -119,21 +119,28 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-@pytest.fixture(scope="module")
-def user(tmp_path_factory):
+def deployed_user(tmp_path_factory, stack_tag: str, *deploy_args: str, time_scale: str = "0.05"):
+    """A user of a fresh local cloud of its own (free port, own state folder and env file), with the stacks
+    deployed by ``bash deploy.sh --local`` (``deploy_args`` added); destroyed and stopped afterwards."""
     state = tmp_path_factory.mktemp("local-cloud")
     env_file = state / "local-cloud.env"
     fresh = {k: v for k, v in os.environ.items()
              if not k.startswith(("AWS_", "LOCAL_CLOUD_")) and k != "STACK_TAG"}
     deploying = {**fresh, "LOCAL_CLOUD_PORT": str(free_port()), "LOCAL_CLOUD_STATE_DIR": str(state),
-                 "LOCAL_CLOUD_ENV_FILE": str(env_file), "LOCAL_CLOUD_TIME_SCALE": "0.05"}
-    deployed = User(deploying).run("bash", "deploy.sh", "--local", "--yes", "--stack-tag", STACK_TAG, timeout=900)
+                 "LOCAL_CLOUD_ENV_FILE": str(env_file), "LOCAL_CLOUD_TIME_SCALE": time_scale}
+    deployed = User(deploying).run("bash", "deploy.sh", "--local", "--yes", "--stack-tag", stack_tag, *deploy_args,
+                                   timeout=900)
     assert "API:" in deployed.stdout
     yield User(fresh, env_file)
     # Whatever the tests left running goes, even if the journey's destroy failed.
     subprocess.run(["bash", "destroy.sh", "--local", "--yes"], cwd=ROOT, env=deploying, capture_output=True,
                    timeout=600)
     subprocess.run([PYTHON, "-m", "local", "stop"], cwd=ROOT, env=deploying, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def user(tmp_path_factory):
+    yield from deployed_user(tmp_path_factory, STACK_TAG, time_scale="0.05")
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,11 @@ backup.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
 import pytest
 
-from tests.e2e.test_create_journey import PYTHON, ROOT, User, free_port
+from tests.e2e.test_create_journey import User, deployed_user
 
 pytestmark = pytest.mark.e2e
 
@@ -30,18 +29,7 @@ OWNER = ("--owner", "platform@example.com", "--notifications", "EMAIL::platform@
 
 @pytest.fixture(scope="module")
 def user(tmp_path_factory):
-    state = tmp_path_factory.mktemp("local-cloud")
-    env_file = state / "local-cloud.env"
-    fresh = {k: v for k, v in os.environ.items()
-             if not k.startswith(("AWS_", "LOCAL_CLOUD_")) and k != "STACK_TAG"}
-    deploying = {**fresh, "LOCAL_CLOUD_PORT": str(free_port()), "LOCAL_CLOUD_STATE_DIR": str(state),
-                 "LOCAL_CLOUD_ENV_FILE": str(env_file), "LOCAL_CLOUD_TIME_SCALE": "0.05"}
-    deployed = User(deploying).run("bash", "deploy.sh", "--local", "--yes", "--stack-tag", STACK_TAG, timeout=900)
-    assert "API:" in deployed.stdout
-    yield User(fresh, env_file)
-    subprocess.run(["bash", "destroy.sh", "--local", "--yes"], cwd=ROOT, env=deploying, capture_output=True,
-                   timeout=600)
-    subprocess.run([PYTHON, "-m", "local", "stop"], cwd=ROOT, env=deploying, capture_output=True, timeout=120)
+    yield from deployed_user(tmp_path_factory, STACK_TAG, time_scale="0.05")
 
 
 @pytest.fixture(autouse=True)

@@ -22,14 +22,13 @@ builds above were not exported by it (one execution in all).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 
 import pytest
 import requests
 
-from tests.e2e.test_create_journey import PYTHON, ROOT, User, free_port
+from tests.e2e.test_create_journey import User, deployed_user
 from tests.local.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -47,35 +46,28 @@ LINK = re.compile(r"^(https?://\S+X-Amz-Signature=\S+)$", re.MULTILINE)
 
 @pytest.fixture(scope="module")
 def user(tmp_path_factory):
-    state = tmp_path_factory.mktemp("local-cloud")
-    env_file = state / "local-cloud.env"
-    fresh = {k: v for k, v in os.environ.items()
-             if not k.startswith(("AWS_", "LOCAL_CLOUD_")) and k != "STACK_TAG"}
-    deploying = {**fresh, "LOCAL_CLOUD_PORT": str(free_port()), "LOCAL_CLOUD_STATE_DIR": str(state),
-                 "LOCAL_CLOUD_ENV_FILE": str(env_file), "LOCAL_CLOUD_TIME_SCALE": TIME_SCALE}
-    deployed = User(deploying).run(
-        "bash", "deploy.sh", "--local", "--yes", "--stack-tag", STACK_TAG,
-        "-c", f"projectSettings.amiLifecycle.stateMachines.qaCertificationEventStateMachineTimeoutMins="
-              f"{QA_TIMEOUT_MINS}", timeout=900)
-    assert "API:" in deployed.stdout
-    yield User(fresh, env_file)
-    subprocess.run(["bash", "destroy.sh", "--local", "--yes"], cwd=ROOT, env=deploying, capture_output=True,
-                   timeout=600)
-    subprocess.run([PYTHON, "-m", "local", "stop"], cwd=ROOT, env=deploying, capture_output=True, timeout=120)
+    yield from deployed_user(tmp_path_factory, STACK_TAG, "-c", f"projectSettings.amiLifecycle.stateMachines.qaCertificationEventStateMachineTimeoutMins="
+              f"{QA_TIMEOUT_MINS}", time_scale=TIME_SCALE)
 
 
-@pytest.fixture(scope="module")
-def qa_inbox(user):
-    """An SQS queue subscribed to the QA topic (raw delivery: each message is the email's text)."""
-    resources = user.aws("cloudformation").describe_stack_resources(StackName=f"AmiLifecycle-{STACK_TAG}")
+def topic_inbox(user: User, stack_tag: str, topic: str, queue_name: str) -> str:
+    """A queue subscribed to the deployment's topic whose logical id contains ``topic`` (raw delivery: each
+    message is the email's text), as a team may subscribe its own queue; its URL."""
+    resources = user.aws("cloudformation").describe_stack_resources(StackName=f"AmiLifecycle-{stack_tag}")
     (topic_arn,) = [r["PhysicalResourceId"] for r in resources["StackResources"]
-                    if r["ResourceType"] == "AWS::SNS::Topic" and "QANotificationTopic" in r["LogicalResourceId"]]
+                    if r["ResourceType"] == "AWS::SNS::Topic" and topic in r["LogicalResourceId"]]
     sqs = user.aws("sqs")
-    queue_url = sqs.create_queue(QueueName="qa-team-inbox")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     user.aws("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
                               Attributes={"RawMessageDelivery": "true"})
     return queue_url
+
+
+@pytest.fixture(scope="module")
+def qa_inbox(user):
+    """The QA team's inbox: a queue subscribed to the QA topic."""
+    return topic_inbox(user, STACK_TAG, "QANotificationTopic", "qa-team-inbox")
 
 
 def qa_messages(user: User, queue_url: str) -> list[str]:
