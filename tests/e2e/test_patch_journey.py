@@ -1,10 +1,8 @@
-"""Patching on the local cloud: build, approval (fixture), patch MINOR with smoke tests, a second patch PATCH,
-a failing patch build, a patch during a patch, a bad component document.
+"""Patching on the local cloud: build, approve, patch MINOR with smoke tests, approve, a second patch PATCH,
+approve; a failing patch build, a patch during a patch, a bad component document.
 
-Through the product's entry points (``deploy.sh --local``, ``api-cli.py``, ``get_ami.sh``, ``python3 -m
-local fault``). One step is not: the approval for production (MARK_FOR_PRODUCTION_CREATE / _PATCH), whose
-route is built elsewhere, is written into the lifecycle record as COMPLETED by the
-:func:`approve_by_fixture` fixture, with the orchestrator's own record transforms and repository.
+Through the product's entry points only (``deploy.sh --local``, ``api-cli.py``, ``get_ami.sh``, ``python3 -m
+local fault``). Each approval is followed with --wait; the production channel then holds the approved AMI.
 After every patch, the local Image Builder holds no more components, recipes, configurations or pipelines
 than before it: a patch deletes everything it created, on success and on failure.
 """
@@ -12,18 +10,10 @@ than before it: a patch deletes everything it created, on success and on failure
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timezone
 
 import pytest
 import requests
 
-from orchestrator.adapters.state_repository import StateRepository
-from orchestrator.domain import records
-from orchestrator.domain.history import event_status
-from orchestrator.domain.results import EventResult
-from orchestrator.domain.sequences import CREATION_SEQUENCE
-from orchestrator.domain.timestamps import iso_utc
-from orchestrator.domain.vocabulary import EventName, Status
 from tests.e2e.test_create_journey import User, deployed_user
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +24,7 @@ WAIT = ("--wait", "--timeout", "600", "--poll-interval", "1")
 OWNER = ("--owner", "platform@example.com", "--notifications", "EMAIL::platform@example.com")
 SAMPLE = "client/samples/patch-component.yml"
 SMOKE = "SMOKE_TESTS_AMI_PATCH"
+CHANNEL = f"/ami-lifecycle/{STACK_TAG}/billing-service/production"
 
 
 @pytest.fixture(scope="module")
@@ -55,27 +46,17 @@ def output(user: User, key: str) -> str:
     raise AssertionError(f"no stack output {key}")
 
 
-def approve_by_fixture(user: User, lifecycle_id: str) -> None:
-    """FIXTURE, standing in for the approval route built elsewhere: record every creation event the
-    journey did not run as COMPLETED (MARK_FOR_PRODUCTION_CREATE last), or, once the lifecycle has a
-    patch, MARK_FOR_PRODUCTION_PATCH of that patch."""
-    repository = StateRepository(output(user, "amiLifecycleStateTableName"), dynamodb=user.aws("dynamodb"))
+def approve(user: User, lifecycle_id: str, phase: str = "Create") -> None:
+    """Approve the lifecycle's built (``Create``) or current patched (``Patch``) AMI for production, as a
+    user does, and follow the backup to its end."""
+    result = user.api_cli("--operation", f"AMI_APPROVAL_{phase.upper()}", "--lifecycleId", lifecycle_id,
+                          f"--approvalStatusAmi{'Creation' if phase == 'Create' else 'Patch'}", "APPROVED", *WAIT,
+                          check=False)
+    assert result.returncode == 0, result.stderr
 
-    def approve(record: dict) -> dict:
-        now = datetime.now(timezone.utc)
-        patched = event_status(record, EventName.PATCH_AMI) is Status.COMPLETED
-        pending = [EventName.MARK_FOR_PRODUCTION_PATCH] if patched else \
-            [e for e in CREATION_SEQUENCE if event_status(record, e) is not Status.COMPLETED]
-        for event in pending:
-            attributes = {"certification_status": "CERTIFIED"} if event is EventName.QA_CERTIFICATION_RESPONSE \
-                else {}
-            properties = {"approval_status": "APPROVED"} if event.name.startswith("MARK_FOR_PRODUCTION") else {}
-            record = records.record_event_result(record, EventResult(
-                lifecycle_id=lifecycle_id, name=event, status=Status.COMPLETED, status_date=iso_utc(now),
-                properties={"task": "recorded by the test fixture", **properties}, attributes=attributes), now)
-        return record
 
-    repository.update(lifecycle_id, approve)
+def channel(user: User) -> str:
+    return user.aws("ssm").get_parameter(Name=CHANNEL)["Parameter"]["Value"]
 
 
 def image_builder_resources(user: User) -> dict[str, int]:
@@ -115,9 +96,9 @@ def ami(status_entry: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def patched(user):
-    """A built lifecycle, approved (fixture), patched MINOR with smoke tests, followed with --wait."""
+    """A built lifecycle, approved, patched MINOR with smoke tests, followed with --wait."""
     lifecycle_id = build(user)
-    approve_by_fixture(user, lifecycle_id)
+    approve(user, lifecycle_id)
     before = image_builder_resources(user)
     result = patch(user, lifecycle_id, "MINOR", "SMOKE_TESTS")
     return {"lifecycle_id": lifecycle_id, "result": result, "status": user.status(lifecycle_id),
@@ -196,7 +177,9 @@ def test_a_successful_patch_leaves_no_image_builder_resource_behind(patched):
 
 def test_a_second_patch_after_approval_bumps_the_patch_number(user, patched):
     lifecycle_id = patched["lifecycle_id"]
-    approve_by_fixture(user, lifecycle_id)
+    approve(user, lifecycle_id, "Patch")
+    first = ami(current_patch_events(patched["status"])["PATCH_AMI"])
+    assert channel(user) == first["image"]
     before = image_builder_resources(user)
 
     result = patch(user, lifecycle_id, "PATCH")
@@ -204,7 +187,6 @@ def test_a_second_patch_after_approval_bumps_the_patch_number(user, patched):
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "PATCH_AMI ended COMPLETED"
     status = user.status(lifecycle_id)
-    first = ami(current_patch_events(patched["status"])["PATCH_AMI"])
     second = current_patch_events(status)["PATCH_AMI"]
     major = first["ami_semver"].split(".")[0]
     assert ami(second)["ami_semver"] == f"{major}.1.1"
@@ -212,11 +194,13 @@ def test_a_second_patch_after_approval_bumps_the_patch_number(user, patched):
         f"{first['image']} (v{major}.1.0) -> {ami(second)['image']} (v{major}.1.1)")
     assert len(status["outputs_ami_patch"]["patch_history"]["historical"]) == 1
     assert image_builder_resources(user) == before
+    approve(user, lifecycle_id, "Patch")
+    assert channel(user) == ami(second)["image"]
 
 
 def test_a_failing_patch_build_ends_in_error_and_leaves_no_image_builder_resource(user):
     lifecycle_id = build(user)
-    approve_by_fixture(user, lifecycle_id)
+    approve(user, lifecycle_id)
     before = image_builder_resources(user)
     user.shell("python3 -m local fault set imagebuilder build-fail --count 1")
 
@@ -231,7 +215,7 @@ def test_a_failing_patch_build_ends_in_error_and_leaves_no_image_builder_resourc
 
 def test_a_patch_while_a_patch_runs_is_refused_with_409(user):
     lifecycle_id = build(user)
-    approve_by_fixture(user, lifecycle_id)
+    approve(user, lifecycle_id)
     first = patch(user, lifecycle_id, "MINOR", wait=False)
     assert first.returncode == 0, first.stderr
 
@@ -246,7 +230,7 @@ def test_a_patch_while_a_patch_runs_is_refused_with_409(user):
 
 def test_a_bad_component_document_is_refused_with_400_and_nothing_is_stored(user, tmp_path):
     lifecycle_id = build(user)
-    approve_by_fixture(user, lifecycle_id)
+    approve(user, lifecycle_id)
     before_status = user.status(lifecycle_id)
     before = image_builder_resources(user)
     document = tmp_path / "broken.yml"
