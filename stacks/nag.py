@@ -25,7 +25,9 @@ STACK_ACKNOWLEDGEMENTS: dict[str, str] = {
         "Every wildcard is one of: CDK grant action families (kms:GenerateDataKey*, kms:ReEncrypt*, "
         "s3:GetObject*, s3:List*...), table index ARNs (<table>/index/*), function version ARNs "
         "(<function>:*) for Step Functions invocations, or resources whose ids exist only at run time "
-        "(instances, volumes, network interfaces, images, snapshots Image Builder and the tests create), "
+        "(instances, volumes, network interfaces, images, snapshots, export tasks Image Builder and the tests "
+        "create; the Image Builder resources a patch creates, named amilc-<tag>-patch-*; the exported disks "
+        "under exports/), the deployment's own SSM parameters (/ami-lifecycle/<tag>/*), "
         "scoped to this account and region and, where the service allows, by tag conditions. "
         "Action '*' and Resource '*' on write actions do not occur: tests/stacks assert the statements "
         "of each role and scripts/iam_policies.py runs parliament over every policy."),
@@ -83,6 +85,7 @@ RUN_TIME_RESOURCES = (
     "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*",
     "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/*",
     "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:volume/*",
+    "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:export-image-task/*",
     "arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:image/*",
     "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/imagebuilder/*",
     "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
@@ -104,7 +107,22 @@ def acknowledgements(stacks: list[cdk.Stack]) -> dict[str, str]:
     found.update({_IAM5.format(f"Action::{action}"): iam5 for action in GRANT_ACTION_FAMILIES})
     found.update({_IAM5.format(f"Resource::{resource}"): iam5 for resource in RUN_TIME_RESOURCES})
     suffixes = {"AWS::Lambda::Function": ":*", "AWS::DynamoDB::Table": "/index/*", "AWS::S3::Bucket": "/*"}
+    tags = {stack.settings.stack_tag for stack in stacks if hasattr(stack, "settings")}
+    for tag in tags:
+        # Patches create Image Builder resources named amilc-<tag>-patch-<lifecycle>-<version> at run time.
+        for kind in ("component", "distribution-configuration", "image-pipeline", "image-recipe", "image",
+                     "infrastructure-configuration"):
+            found[_IAM5.format(f"Resource::arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:"
+                               f"{kind}/amilc-{tag}-patch-*")] = iam5
+        # The deployment's parameters: the production channels and the API URL.
+        found[_IAM5.format(f"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:"
+                           f"parameter/ami-lifecycle/{tag}/*")] = iam5
     for stack in stacks:
+        export_bucket = getattr(stack, "bucket", None)
+        if export_bucket is not None and hasattr(stack, "vmimport_role"):
+            # The exported disks (exports/<lifecycle>/<ami>/), read across stacks through the bucket's export.
+            imported = stack.resolve(stack.export_value(export_bucket.bucket_arn))["Fn::ImportValue"]
+            found[_IAM5.format(f"Resource::{imported}/exports/*")] = iam5
         found[_IAM5.format("Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
                            f"stack/{stack.stack_name}/*")] = iam5
         for construct in stack.node.find_all():
