@@ -1,4 +1,4 @@
-"""The 13 API keys, one Secrets Manager secret each.
+"""The 14 API keys, one Secrets Manager secret each.
 
 CloudFormation generates every value with Secrets Manager's cryptographic
 generator when the secret is created and never again on a stack update, so
