@@ -133,20 +133,30 @@ class BuildEvent(LifecycleEvent):
             },
             result_path="$.result",
         )
-        image_failed = sfn.Pass(
-            self, "Image build failed",
-            parameters={"Error": IMAGE_BUILD_FAILED, "Cause": sfn.JsonPath.string_at("$.image.reason")},
-            result_path="$.error",
-        )
-        image_failed.next(self.report_error)
-        outcome = (
-            sfn.Choice(self, "Did the image build end?")
-            .when(sfn.Condition.string_equals("$.image.status", "AVAILABLE"), details)
-            .when(sfn.Condition.or_(*(sfn.Condition.string_equals("$.image.status", status)
-                                      for status in ("FAILED", "CANCELLED", "DELETED"))), image_failed)
-            .otherwise(wait)
-        )
-        check.next(outcome)
-        wait.next(details)
+        image_build_outcome(self, "Image build", wait=wait, check=check, details=details,
+                            on_failure=self.report_error)
         details.next(self.send_result("$.result"))
         return start.next(wait)
+
+
+def image_build_outcome(scope: Construct, noun: str, *, wait: sfn.IChainable, check: sfn.INextable,
+                        details: sfn.IChainable, on_failure: sfn.IChainable) -> None:
+    """Wire what follows a check of an Image Builder image (build and patch share it): AVAILABLE goes on
+    to ``details``, FAILED / CANCELLED / DELETED to a Pass raising ImageBuildFailed with Image Builder's
+    reason and then to ``on_failure``, anything else back to ``wait``; the wait itself ends in
+    ``details`` (the notification arrived with the image available)."""
+    image_failed = sfn.Pass(
+        scope, f"{noun} failed",
+        parameters={"Error": IMAGE_BUILD_FAILED, "Cause": sfn.JsonPath.string_at("$.image.reason")},
+        result_path="$.error",
+    )
+    image_failed.next(on_failure)
+    outcome = (
+        sfn.Choice(scope, f"Did the {noun.lower()} end?")
+        .when(sfn.Condition.string_equals("$.image.status", "AVAILABLE"), details)
+        .when(sfn.Condition.or_(*(sfn.Condition.string_equals("$.image.status", status)
+                                  for status in ("FAILED", "CANCELLED", "DELETED"))), image_failed)
+        .otherwise(wait)
+    )
+    check.next(outcome)
+    wait.next(details)

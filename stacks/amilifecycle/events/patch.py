@@ -34,7 +34,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.amilifecycle.events.base import EventProps, LifecycleEvent
-from stacks.amilifecycle.events.build import IMAGE_BUILD_FAILED, BuildEvent
+from stacks.amilifecycle.events.build import IMAGE_BUILD_FAILED, BuildEvent, image_build_outcome
 from stacks.vocabulary import EventName
 
 PATCH_FAILED = "AmiPatchFailed"
@@ -188,21 +188,8 @@ class PatchEvent(LifecycleEvent):
                      "image_build_version_arn": sfn.JsonPath.string_at("$.build.image_build_version_arn")},
             result_path="$.result",
         )
-        image_failed = sfn.Pass(
-            self, "Patch build failed",
-            parameters={"Error": IMAGE_BUILD_FAILED, "Cause": sfn.JsonPath.string_at("$.image.reason")},
-            result_path="$.error",
-        )
-        image_failed.next(self.clean_up_after_error)
-        outcome = (
-            sfn.Choice(self, "Did the patch build end?")
-            .when(sfn.Condition.string_equals("$.image.status", "AVAILABLE"), details)
-            .when(sfn.Condition.or_(*(sfn.Condition.string_equals("$.image.status", status)
-                                      for status in ("FAILED", "CANCELLED", "DELETED"))), image_failed)
-            .otherwise(wait)
-        )
-        check.next(outcome)
-        wait.next(details)
+        image_build_outcome(self, "Patch build", wait=wait, check=check, details=details,
+                            on_failure=self.clean_up_after_error)
         clean_up = self._delete_step("Delete the patch resources")
         self.catch_all(clean_up)
         details.next(clean_up)
