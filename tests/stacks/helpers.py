@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 from aws_cdk.assertions import Template
@@ -46,3 +47,9 @@ def logical_id(stack, construct) -> str:
 
 def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def definition_of(stack, resources: dict[str, dict[str, Any]], event) -> dict[str, Any]:
+    """The state machine definition of ``event``'s construct, every intrinsic part read as ``"REF"``."""
+    parts = resources[logical_id(stack, event.state_machine)]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(part if isinstance(part, str) else "REF" for part in parts))

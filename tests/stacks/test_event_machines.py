@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.stacks.helpers import as_list, logical_id
+from tests.stacks.helpers import as_list, definition_of, logical_id
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,7 @@ def resources(templates) -> dict[str, dict[str, Any]]:
 
 
 def definition(stack, resources, event) -> dict[str, Any]:
-    parts = resources[logical_id(stack, event.state_machine)]["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(part if isinstance(part, str) else "REF" for part in parts))
+    return definition_of(stack, resources, event)
 
 
 def statements(stack, resources, role) -> list[dict[str, Any]]:

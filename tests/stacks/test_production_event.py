@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.stacks.helpers import as_list, logical_id
+from tests.stacks.helpers import as_list, definition_of, logical_id
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,7 @@ def event(stack):
 
 @pytest.fixture(scope="module")
 def states(stack, resources, event) -> dict[str, Any]:
-    parts = resources[logical_id(stack, event.state_machine)]["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(part if isinstance(part, str) else "REF" for part in parts))["States"]
+    return definition_of(stack, resources, event)["States"]
 
 
 def statements(stack, resources, function) -> list[dict[str, Any]]:
